@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Runs every test of fn-runner on a fresh Debian 12 machine or a warm one:
+#   1. installs missing packages (scripts/setup.sh) and ensures a Docker engine (scripts/dockerd.sh);
+#   2. compiles everything with clang -Wthread-safety -Werror (lock annotations checked);
+#   3. builds with g++ under ASan+UBSan and runs the unit and integration tests;
+#   4. builds the main (RelWithDebInfo, g++) tree, the FDK test images, and runs every test;
+#   5. fails if any test left a container, an iofs directory or a temp dir behind.
+# Options: --quick skips stages 2 and 3 (the inner loop). Build trees: build/, build-asan/,
+# build-clang/ (reused between runs, so a second run only rebuilds what changed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+quick=0
+for arg in "$@"; do
+  case $arg in
+    --quick) quick=1 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    *) echo "test.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+stage() { echo; echo "==== $* ($(date +%T))"; }
+
+stage "dependencies"
+scripts/setup.sh
+scripts/dockerd.sh
+
+jobs=$(nproc)
+configure() {  # configure <dir> [cmake args...]
+  local dir=$1; shift
+  cmake -S "$root" -B "$dir" -G Ninja -Wno-dev "$@" >"$dir/configure.log" 2>&1 ||
+    { cat "$dir/configure.log"; return 1; }
+}
+
+# Removes what an interrupted or failed run could leave, before and after the tests.
+scripts/check_leftovers.sh --clean-only
+
+if ((quick == 0)); then
+  stage "clang -Wthread-safety build"
+  mkdir -p build-clang
+  CC=clang CXX=clang++ configure build-clang -DCMAKE_BUILD_TYPE=Debug -DFN_THREAD_SAFETY=ON
+  cmake --build build-clang -j "$jobs"
+
+  stage "ASan+UBSan build and tests (unit, integration)"
+  mkdir -p build-asan
+  configure build-asan -DCMAKE_BUILD_TYPE=Debug -DFN_SANITIZE=ON
+  cmake --build build-asan -j "$jobs"
+  tests/functions/build_images.sh build-asan
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build-asan -L 'unit|integration' --output-on-failure -j "$jobs" \
+      --timeout 600
+  scripts/check_leftovers.sh
+fi
+
+stage "main build and all tests"
+mkdir -p build
+configure build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j "$jobs"
+tests/functions/build_images.sh build
+# The leftover check runs after ctest and prints nothing when clean, so ctest's summary stays
+# the last lines of the output.
+status=0
+ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600 || status=$?
+scripts/check_leftovers.sh || status=1
+exit $status
