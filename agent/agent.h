@@ -74,6 +74,29 @@ class CallHandle {
   virtual void Cancel() = 0;
 };
 
+// A consistent picture of the agent's capacity and containers, for Status, /metrics and
+// capacity-aware placement.
+struct AgentSnapshot {
+  struct Slot {
+    std::string slot_key;               // hex
+    int idle = 0;
+    int paused = 0;
+    int busy = 0;
+    int starting = 0;
+    int waiting_calls = 0;
+  };
+  int64_t memory_total_bytes = 0;
+  int64_t memory_reserved_bytes = 0;
+  int64_t memory_evictable_bytes = 0;   // held by idle/paused containers
+  int64_t cpu_total_mcpus = 0;
+  int64_t cpu_reserved_mcpus = 0;
+  int64_t cpu_evictable_mcpus = 0;
+  int64_t calls_waiting = 0;
+  int64_t calls_running = 0;
+  bool draining = false;
+  std::vector<Slot> slots;
+};
+
 // Admission decisions and the call lifecycle. Thread-safe.
 class Agent {
  public:
@@ -83,6 +106,11 @@ class Agent {
   // including refusals (503 when full in non-blocking mode or shutting down), arrives as
   // OnFinished().
   virtual std::unique_ptr<CallHandle> Submit(Call call, CallEvents& events) = 0;
+  virtual AgentSnapshot Snapshot() = 0;
+  // Drains: from now on Submit() refuses with 503; waiting calls get 503; running calls may
+  // finish until `grace` passes, then are cancelled; every container is removed and every
+  // reservation released. Blocks until done. Idempotent.
+  virtual void Shutdown(absl::Duration grace) = 0;
 };
 
 }  // namespace fnrunner
