@@ -68,7 +68,8 @@ class CallHandle {
   // and none will be called afterwards. If the call has not finished it is cancelled.
   virtual ~CallHandle() = default;
   // Hands the next piece of request body to the call. `last` marks the end of the body
-  // (fn's eof frame, which may carry data). Call again only after OnBodyWanted().
+  // (fn's eof frame, which may carry data). The first call may follow Submit() at once; each
+  // later one waits for OnBodyWanted().
   virtual void AppendBody(std::string data, bool last) = 0;
   // The caller went away: stop waiting or executing; OnFinished() still follows.
   virtual void Cancel() = 0;
