@@ -256,9 +256,8 @@ absl::StatusOr<uint64_t> TotalMemoryBytes(const CapacityOptions& options) {
   ASSIGN_OR_RETURN(std::optional<uint64_t> cgroup_limit, CgroupMemoryLimit(options));
   if (cgroup_limit) available = std::min(available, *cgroup_limit);
   if (available <= kMinHeadroomBytes) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("not enough memory: ", available, " bytes available, need more than ",
-                     kMinHeadroomBytes));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "not enough memory: ", available, " bytes available, need more than ", kMinHeadroomBytes));
   }
   // Headroom for dockerd, the runner itself and everything else on the machine.
   uint64_t headroom = std::clamp(available / 10, kMinHeadroomBytes, kMaxHeadroomBytes);

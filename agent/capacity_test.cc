@@ -98,14 +98,14 @@ TEST(CapacityTest, MissingMemAvailableIsFailedPrecondition) {
   FakeRoot root;
   root.Write("proc/meminfo", "MemTotal: 8000000 kB\nMemFree: 4000000 kB\n");
 
-  EXPECT_THAT(TotalMemoryBytes(root.Options()),
-              StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::HasSubstr("MemAvailable")));
+  EXPECT_THAT(TotalMemoryBytes(root.Options()), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                                         ::testing::HasSubstr("MemAvailable")));
 }
 
 TEST(CapacityTest, MalformedMemAvailableIsFailedPrecondition) {
-  for (const char* line : {"MemAvailable: abc kB", "MemAvailable: 12 GB", "MemAvailable: 12",
-                           "MemAvailable: -5 kB", "MemAvailable: 99999999999999999999 kB",
-                           "MemAvailable: 18014398509481984 kB"}) {
+  for (const char* line :
+       {"MemAvailable: abc kB", "MemAvailable: 12 GB", "MemAvailable: 12", "MemAvailable: -5 kB",
+        "MemAvailable: 99999999999999999999 kB", "MemAvailable: 18014398509481984 kB"}) {
     FakeRoot root;
     root.Write("proc/meminfo", absl::StrCat(line, "\n"));
 
@@ -350,8 +350,8 @@ TEST(CapacityTest, OptionsFromEnv) {
           return it->second;
         });
 
-    SCOPED_TRACE(::testing::Message() << c.memory.value_or("<unset>") << " / "
-                                      << c.cpu.value_or("<unset>"));
+    SCOPED_TRACE(::testing::Message()
+                 << c.memory.value_or("<unset>") << " / " << c.cpu.value_or("<unset>"));
     ASSERT_EQ(options.status().code(), c.code) << options.status();
     if (!options.ok()) continue;
     EXPECT_EQ(options->max_total_memory_bytes, c.want_memory);
