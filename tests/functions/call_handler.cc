@@ -176,7 +176,7 @@ bool ServeCall(int fd, BufferedReader& reader, const RequestHead& head,
     }
     return Answer(fd, head, options.status, std::move(headers), InfoJson(head, body_bytes));
   }
-  if (options.output_bytes) {
+  if (options.output_bytes && StatusHasBody(options.status)) {
     return WriteChunkedOutput(fd, head, options, BaseHeaders(head, options, true));
   }
   return Answer(fd, head, options.status, BaseHeaders(head, options, true), body);
