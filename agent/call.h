@@ -47,6 +47,9 @@ struct Call {
   std::string method;
   std::string url;
   std::string syslog_url;  // "" = container logs are discarded
+  // TryCall.slot_hash_id, which is not in the JSON (ParseCall leaves it empty): the runner
+  // copies it in. Hex; when not empty it replaces the computed key (agent/slot_key.h).
+  std::string slot_hash_id;
 
   // What a container for this call holds for its whole life: memory_mb + tmpfs_size_mb MiB
   // and milli_cpus. Memory saturates at UINT64_MAX instead of wrapping, so absurd values fail

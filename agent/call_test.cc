@@ -268,8 +268,14 @@ TEST(CallTest, NullMapElementsBecomeEmptyStrings) {
 }
 
 TEST(CallTest, UnknownKeysAreIgnored) {
-  EXPECT_THAT(ParseWith(R"("slot_hash_id":5,"future":{"x":[1,{}]},"memory":7)"),
+  EXPECT_THAT(ParseWith(R"("future":{"x":[1,{}]},"memory":7)"),
               IsOkAndHolds(::testing::Field(&Call::memory_mb, 7u)));
+}
+
+TEST(CallTest, SlotHashIdIsNotReadFromJson) {
+  // It travels in TryCall, not in the call model; fn's model has no such key.
+  EXPECT_THAT(ParseWith(R"("slot_hash_id":"abcd")"),
+              IsOkAndHolds(::testing::Field(&Call::slot_hash_id, "")));
 }
 
 TEST(CallTest, AnnotationsKeepCompactJsonText) {

@@ -4,7 +4,10 @@ fn_cc_library(fn_agent_model
   SRCS
     ${CMAKE_CURRENT_LIST_DIR}/call.cc
     ${CMAKE_CURRENT_LIST_DIR}/capacity.cc
-  DEPS fn_base absl::status absl::statusor absl::strings absl::cord
+    ${CMAKE_CURRENT_LIST_DIR}/evictor.cc
+    ${CMAKE_CURRENT_LIST_DIR}/resource_tracker.cc
+    ${CMAKE_CURRENT_LIST_DIR}/slot_key.cc
+  DEPS fn_base absl::status absl::statusor absl::strings absl::str_format absl::cord
        absl::function_ref absl::synchronization absl::time absl::flat_hash_map
        nlohmann_json::nlohmann_json)
 target_link_libraries(fn_agent INTERFACE fn_agent_model)
@@ -17,4 +20,19 @@ fn_cc_test(fn_agent_capacity_test
 fn_cc_test(fn_agent_call_test
   SRCS ${CMAKE_CURRENT_LIST_DIR}/call_test.cc
   DEPS fn_agent_model fn_testing
+  LABELS unit)
+
+fn_cc_test(fn_agent_slot_key_test
+  SRCS ${CMAKE_CURRENT_LIST_DIR}/slot_key_test.cc
+  DEPS fn_agent_model fn_testing
+  LABELS unit)
+
+fn_cc_test(fn_agent_resource_tracker_test
+  SRCS ${CMAKE_CURRENT_LIST_DIR}/resource_tracker_test.cc
+  DEPS fn_agent_model fn_testing
+  LABELS unit)
+
+fn_cc_test(fn_agent_evictor_test
+  SRCS ${CMAKE_CURRENT_LIST_DIR}/evictor_test.cc
+  DEPS fn_agent_model fn_base_testing fn_testing
   LABELS unit)
