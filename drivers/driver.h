@@ -40,6 +40,7 @@ struct ContainerSpec {
   std::map<std::string, std::string> labels;  // extra labels, e.g. the function's ids
   bool disable_network = false;          // NetworkMode "none" whatever the driver's networks
   std::string syslog_url;                // "" = no logging driver (LogConfig "none")
+  std::string syslog_tag;                // syslog tag, fn's "app_id=<app>,fn_id=<fn>"; "" = name
 };
 
 struct ExitInfo {
