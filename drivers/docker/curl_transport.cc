@@ -24,7 +24,7 @@ struct SlistDeleter {
 
 // Per-request state the write callback fills.
 struct BodyState {
-  const HttpRequest* request = nullptr;
+  const EngineRequest* request = nullptr;
   std::string body;
   size_t max_body_bytes = 0;
   bool too_large = false;
@@ -86,7 +86,7 @@ void CurlTransport::Release(Handle handle) {
   if (idle_.size() < options_.max_idle_handles) idle_.push_back(std::move(handle));
 }
 
-absl::StatusOr<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
+absl::StatusOr<EngineResponse> CurlTransport::Send(const EngineRequest& request) {
   Handle handle = Acquire();
   if (handle == nullptr) return absl::InternalError("curl_easy_init failed");
   CURL* curl = handle.get();
@@ -142,7 +142,7 @@ absl::StatusOr<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   Release(std::move(handle));
-  return HttpResponse{static_cast<int>(status), std::move(state.body)};
+  return EngineResponse{static_cast<int>(status), std::move(state.body)};
 }
 
 }  // namespace fnrunner

@@ -69,8 +69,8 @@ DockerDriver::DockerDriver(Options options, std::unique_ptr<HttpTransport> trans
 
 DockerDriver::~DockerDriver() = default;
 
-HttpRequest DockerDriver::Request(std::string method, std::string path) const {
-  HttpRequest request;
+EngineRequest DockerDriver::Request(std::string method, std::string path) const {
+  EngineRequest request;
   request.method = std::move(method);
   request.path = std::move(path);
   request.timeout = options_.request_timeout;
@@ -89,7 +89,7 @@ absl::StatusOr<ContainerId> DockerDriver::Create(const ContainerSpec& spec) {
     networks_.Release(network);
     return body.status();
   }
-  HttpRequest request = Request("POST", "/containers/create?name=" + UrlEncode(spec.name));
+  EngineRequest request = Request("POST", "/containers/create?name=" + UrlEncode(spec.name));
   request.headers.push_back("Content-Type: application/json");
   request.body = body->dump();
   const std::string what = absl::StrCat("creating container ", spec.name, " (", spec.image, ")");
@@ -135,11 +135,11 @@ absl::Status DockerDriver::Start(const ContainerId& id) {
 }
 
 absl::StatusOr<ExitInfo> DockerDriver::Wait(const ContainerId& id, absl::Duration timeout) {
-  HttpRequest request =
+  EngineRequest request =
       Request("POST", absl::StrCat("/containers/", PathPart(id.value), "/wait"));
   request.timeout = timeout;
   const std::string what = absl::StrCat("waiting for container ", id.value);
-  ASSIGN_OR_RETURN(HttpResponse reply,
+  ASSIGN_OR_RETURN(EngineResponse reply,
                    engine_.Send(std::move(request), absl::StatusCode::kDeadlineExceeded));
   RETURN_IF_ERROR(StatusFromEngineReply(reply.status, reply.body, what));
   json parsed = json::parse(reply.body, nullptr, false);
@@ -161,11 +161,11 @@ absl::StatusOr<ContainerState> DockerDriver::InspectState(const ContainerId& id)
 
 absl::Status DockerDriver::PauseOrUnpause(const ContainerId& id, bool pause) {
   const char* verb = pause ? "pause" : "unpause";
-  HttpRequest request =
+  EngineRequest request =
       Request("POST", absl::StrCat("/containers/", PathPart(id.value), "/", verb));
   request.timeout = options_.pause_timeout;
   const std::string what = absl::StrCat(verb, " container ", id.value);
-  ASSIGN_OR_RETURN(HttpResponse reply, engine_.Send(std::move(request)));
+  ASSIGN_OR_RETURN(EngineResponse reply, engine_.Send(std::move(request)));
   absl::Status status = StatusFromEngineReply(reply.status, reply.body, what);
   if (reply.status != 409) return status;
   // 409: already in the wanted state (idempotent: OK) or not running at all. The inspect

@@ -84,7 +84,7 @@ class DockerDriver final : public Driver {
   // POST /containers/{id}/<verb> for pause/unpause, made idempotent by inspecting on 409.
   absl::Status PauseOrUnpause(const ContainerId& id, bool pause);
   absl::StatusOr<ContainerState> InspectState(const ContainerId& id);
-  HttpRequest Request(std::string method, std::string path) const;
+  EngineRequest Request(std::string method, std::string path) const;
 
   const Options options_;
   const std::string instance_id_;

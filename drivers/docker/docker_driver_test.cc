@@ -52,7 +52,7 @@ TEST_F(DockerDriverTest, CreatePostsBodyAndReturnsId) {
 
   ASSERT_THAT(id, IsOk());
   EXPECT_EQ(*id, ContainerId{"abc123"});
-  HttpRequest sent = engine_->last("POST", "/containers/create");
+  EngineRequest sent = engine_->last("POST", "/containers/create");
   EXPECT_EQ(sent.path, "/v1.41/containers/create?name=fn-1");
   EXPECT_THAT(sent.headers, Contains("Content-Type: application/json"));
   json body = json::parse(sent.body);
@@ -73,9 +73,9 @@ TEST_F(DockerDriverTest, NetworksAreSpreadAndReturnedOnRemove) {
   options.networks = {"n1", "n2"};
   Start(options);
   int next = 0;
-  engine_->On("POST", "/containers/create", [&next](const HttpRequest&) {
-    return absl::StatusOr<HttpResponse>(
-        HttpResponse{201, absl::StrCat(R"({"Id":"c)", next++, R"("})")});
+  engine_->On("POST", "/containers/create", [&next](const EngineRequest&) {
+    return absl::StatusOr<EngineResponse>(
+        EngineResponse{201, absl::StrCat(R"({"Id":"c)", next++, R"("})")});
   });
   engine_->Reply("DELETE", "/containers/", 204, "");
   auto network_of_last_create = [this] {
@@ -211,7 +211,7 @@ TEST_F(DockerDriverTest, RemoveOrphansWithoutTagDoesNothing) {
   EXPECT_TRUE(engine_->last("GET", "/containers/json").path.empty());
 }
 
-std::string AuthHeaderJson(const HttpRequest& request) {
+std::string AuthHeaderJson(const EngineRequest& request) {
   for (const std::string& h : request.headers) {
     absl::string_view v = h;
     if (absl::ConsumePrefix(&v, "X-Registry-Auth: ")) {

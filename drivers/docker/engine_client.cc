@@ -83,10 +83,10 @@ absl::Status StatusFromEngineReply(int http_status, absl::string_view body,
 }
 
 absl::Status EngineClient::Negotiate() {
-  HttpRequest request;
+  EngineRequest request;
   request.path = "/version";
   request.timeout = negotiate_timeout_;
-  absl::StatusOr<HttpResponse> reply = transport_.Send(request);
+  absl::StatusOr<EngineResponse> reply = transport_.Send(request);
   if (!reply.ok()) {
     return absl::UnavailableError(
         absl::StrCat("docker engine not reachable: ", reply.status().message()));
@@ -118,7 +118,7 @@ std::string EngineClient::ApiVersion() {
   return version_;
 }
 
-absl::StatusOr<HttpResponse> EngineClient::Send(HttpRequest request,
+absl::StatusOr<EngineResponse> EngineClient::Send(EngineRequest request,
                                                 absl::StatusCode timeout_code) {
   std::string version = ApiVersion();
   if (version.empty()) {
@@ -129,7 +129,7 @@ absl::StatusOr<HttpResponse> EngineClient::Send(HttpRequest request,
   }
   const std::string what = absl::StrCat(request.method, " ", request.path);
   request.path = absl::StrCat("/v", version, request.path);
-  absl::StatusOr<HttpResponse> reply = transport_.Send(request);
+  absl::StatusOr<EngineResponse> reply = transport_.Send(request);
   if (reply.ok()) return reply;
   const absl::Status& error = reply.status();
   if (absl::IsDeadlineExceeded(error)) {
@@ -143,9 +143,9 @@ absl::StatusOr<HttpResponse> EngineClient::Send(HttpRequest request,
   return error;
 }
 
-absl::StatusOr<nlohmann::json> EngineClient::SendJson(HttpRequest request,
+absl::StatusOr<nlohmann::json> EngineClient::SendJson(EngineRequest request,
                                                       absl::string_view what) {
-  ASSIGN_OR_RETURN(HttpResponse reply, Send(std::move(request)));
+  ASSIGN_OR_RETURN(EngineResponse reply, Send(std::move(request)));
   RETURN_IF_ERROR(StatusFromEngineReply(reply.status, reply.body, what));
   if (absl::StripAsciiWhitespace(reply.body).empty()) return nlohmann::json();
   nlohmann::json parsed = nlohmann::json::parse(reply.body, nullptr, false);

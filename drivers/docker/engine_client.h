@@ -49,12 +49,12 @@ class EngineClient {
   // negotiation has succeeded yet). Every HTTP status is returned as a reply. Transport
   // failures: Unavailable; a timeout becomes `timeout_code` (Unavailable by default: a
   // daemon that does not answer is down; pulls and waits pass DeadlineExceeded).
-  absl::StatusOr<HttpResponse> Send(
-      HttpRequest request, absl::StatusCode timeout_code = absl::StatusCode::kUnavailable)
+  absl::StatusOr<EngineResponse> Send(
+      EngineRequest request, absl::StatusCode timeout_code = absl::StatusCode::kUnavailable)
       ABSL_LOCKS_EXCLUDED(mu_);
   // Send, then non-2xx replies become StatusFromEngineReply(..., what) and the body is
   // parsed as JSON (null for an empty body; Internal if it is not JSON).
-  absl::StatusOr<nlohmann::json> SendJson(HttpRequest request, absl::string_view what)
+  absl::StatusOr<nlohmann::json> SendJson(EngineRequest request, absl::string_view what)
       ABSL_LOCKS_EXCLUDED(mu_);
 
  private:

@@ -11,8 +11,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-HttpRequest Req(std::string method, std::string path) {
-  HttpRequest request;
+EngineRequest Req(std::string method, std::string path) {
+  EngineRequest request;
   request.method = std::move(method);
   request.path = std::move(path);
   return request;

@@ -26,34 +26,34 @@ void FakeHttpTransport::On(std::string method, std::string path_prefix, Handler 
 void FakeHttpTransport::Reply(std::string method, std::string path_prefix, int status,
                               std::string body) {
   On(std::move(method), std::move(path_prefix),
-     [status, body = std::move(body)](const HttpRequest&) -> absl::StatusOr<HttpResponse> {
-       return HttpResponse{status, body};
+     [status, body = std::move(body)](const EngineRequest&) -> absl::StatusOr<EngineResponse> {
+       return EngineResponse{status, body};
      });
 }
 
 void FakeHttpTransport::Fail(std::string method, std::string path_prefix, absl::Status status) {
   On(std::move(method), std::move(path_prefix),
-     [status](const HttpRequest&) -> absl::StatusOr<HttpResponse> { return status; });
+     [status](const EngineRequest&) -> absl::StatusOr<EngineResponse> { return status; });
 }
 
-std::vector<HttpRequest> FakeHttpTransport::requests() {
+std::vector<EngineRequest> FakeHttpTransport::requests() {
   absl::MutexLock lock(&mu_);
   return requests_;
 }
 
-HttpRequest FakeHttpTransport::last(const std::string& method, const std::string& path_prefix) {
+EngineRequest FakeHttpTransport::last(const std::string& method, const std::string& path_prefix) {
   absl::MutexLock lock(&mu_);
   for (auto it = requests_.rbegin(); it != requests_.rend(); ++it) {
     if (it->method == method && absl::StartsWith(Unversioned(it->path), path_prefix)) return *it;
   }
-  return HttpRequest{};
+  return EngineRequest{};
 }
 
-absl::StatusOr<HttpResponse> FakeHttpTransport::Send(const HttpRequest& request) {
+absl::StatusOr<EngineResponse> FakeHttpTransport::Send(const EngineRequest& request) {
   Handler handler;
   {
     absl::MutexLock lock(&mu_);
-    HttpRequest recorded = request;
+    EngineRequest recorded = request;
     recorded.on_body = nullptr;
     requests_.push_back(std::move(recorded));
     const std::string path = Unversioned(request.path);
@@ -64,8 +64,8 @@ absl::StatusOr<HttpResponse> FakeHttpTransport::Send(const HttpRequest& request)
       }
     }
   }
-  if (!handler) return HttpResponse{404, R"({"message":"no rule"})"};
-  absl::StatusOr<HttpResponse> reply = handler(request);  // outside the lock: may block
+  if (!handler) return EngineResponse{404, R"({"message":"no rule"})"};
+  absl::StatusOr<EngineResponse> reply = handler(request);  // outside the lock: may block
   if (!reply.ok() || !request.on_body) return reply;
   // Deliver in small pieces so stream parsers see arbitrary splits.
   absl::string_view body = reply->body;

@@ -18,7 +18,7 @@ namespace fnrunner {
 // requests with on_body are delivered through it in small pieces. Thread-safe.
 class FakeHttpTransport final : public HttpTransport {
  public:
-  using Handler = std::function<absl::StatusOr<HttpResponse>(const HttpRequest&)>;
+  using Handler = std::function<absl::StatusOr<EngineResponse>(const EngineRequest&)>;
 
   FakeHttpTransport();
 
@@ -30,12 +30,12 @@ class FakeHttpTransport final : public HttpTransport {
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // Every request sent, in order (on_body dropped).
-  std::vector<HttpRequest> requests() ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<EngineRequest> requests() ABSL_LOCKS_EXCLUDED(mu_);
   // The last request whose unversioned path starts with `path_prefix`; empty path if none.
-  HttpRequest last(const std::string& method, const std::string& path_prefix)
+  EngineRequest last(const std::string& method, const std::string& path_prefix)
       ABSL_LOCKS_EXCLUDED(mu_);
 
-  absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<EngineResponse> Send(const EngineRequest& request) override ABSL_LOCKS_EXCLUDED(mu_);
 
   // "/v1.41/containers/x" -> "/containers/x".
   static std::string Unversioned(const std::string& path);
@@ -48,7 +48,7 @@ class FakeHttpTransport final : public HttpTransport {
   };
   absl::Mutex mu_;
   std::vector<Rule> rules_ ABSL_GUARDED_BY(mu_);
-  std::vector<HttpRequest> requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<EngineRequest> requests_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace fnrunner

@@ -12,7 +12,7 @@ namespace fnrunner {
 
 // One request to the container engine. `path` includes the query string and the API version
 // prefix (the transport adds nothing but the scheme and host).
-struct HttpRequest {
+struct EngineRequest {
   std::string method = "GET";
   std::string path;
   std::vector<std::string> headers;  // "Name: value"
@@ -20,11 +20,11 @@ struct HttpRequest {
   // Bound on the whole exchange, connect included. absl::InfiniteDuration() means none.
   absl::Duration timeout = absl::Seconds(10);
   // When set, receives the response body in pieces as it arrives instead of
-  // HttpResponse::body (for long progress streams). Returning false aborts the request.
+  // EngineResponse::body (for long progress streams). Returning false aborts the request.
   std::function<bool(absl::string_view)> on_body;
 };
 
-struct HttpResponse {
+struct EngineResponse {
   int status = 0;
   std::string body;  // empty when the request had `on_body`
 };
@@ -38,7 +38,7 @@ class HttpTransport {
   // error. Errors: Unavailable (cannot connect, connection lost), DeadlineExceeded
   // (request.timeout passed), Cancelled (on_body returned false), ResourceExhausted (a
   // buffered reply larger than the transport accepts).
-  virtual absl::StatusOr<HttpResponse> Send(const HttpRequest& request) = 0;
+  virtual absl::StatusOr<EngineResponse> Send(const EngineRequest& request) = 0;
 };
 
 }  // namespace fnrunner

@@ -127,7 +127,7 @@ bool ImagePuller::AwaitCallers(int callers, absl::Duration timeout) {
 
 absl::Status ImagePuller::PullOnce(absl::string_view image, const std::string& auth_header) {
   const ImageRef ref = ParseImageRef(image);
-  HttpRequest request;
+  EngineRequest request;
   request.method = "POST";
   request.path = absl::StrCat("/images/create?fromImage=", UrlEncode(ref.FromImage()),
                               "&tag=", UrlEncode(ref.tag));
@@ -145,7 +145,7 @@ absl::Status ImagePuller::PullOnce(absl::string_view image, const std::string& a
     }
     return true;
   };
-  absl::StatusOr<HttpResponse> reply =
+  absl::StatusOr<EngineResponse> reply =
       engine_.Send(std::move(request), absl::StatusCode::kDeadlineExceeded);
   if (!reply.ok()) {
     const absl::Status& s = reply.status();

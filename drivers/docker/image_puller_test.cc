@@ -23,7 +23,7 @@ TEST(ImagePullerTest, SendsFromImageTagAndAuthHeader) {
 
   ASSERT_THAT(puller.Pull("reg.io:5000/team/app:v1", "abc="), IsOk());
 
-  HttpRequest sent = transport.last("POST", "/images/create");
+  EngineRequest sent = transport.last("POST", "/images/create");
   EXPECT_EQ(sent.path, "/v1.41/images/create?fromImage=reg.io%3A5000%2Fteam%2Fapp&tag=v1");
   EXPECT_THAT(sent.headers, ::testing::Contains("X-Registry-Auth: abc="));
   EXPECT_EQ(sent.timeout, absl::Seconds(5));
@@ -81,10 +81,10 @@ TEST(ImagePullerTest, ConcurrentPullsOfOneImageShareOneRequest) {
   FakeHttpTransport transport;
   absl::Notification release;
   std::atomic<int> engine_pulls{0};
-  transport.On("POST", "/images/create", [&](const HttpRequest&) -> absl::StatusOr<HttpResponse> {
+  transport.On("POST", "/images/create", [&](const EngineRequest&) -> absl::StatusOr<EngineResponse> {
     ++engine_pulls;
     release.WaitForNotification();
-    return HttpResponse{200, "{\"status\":\"done\"}\n"};
+    return EngineResponse{200, "{\"status\":\"done\"}\n"};
   });
   EngineClient engine(transport, absl::Seconds(1));
   ImagePuller puller(engine, absl::Seconds(5));
@@ -113,7 +113,7 @@ TEST(ImagePullerTest, DifferentCredentialsDoNotShareAPull) {
   ASSERT_THAT(puller.Pull("app:1", "creds-b"), IsOk());
 
   int pulls = 0;
-  for (const HttpRequest& r : transport.requests()) pulls += r.method == "POST" ? 1 : 0;
+  for (const EngineRequest& r : transport.requests()) pulls += r.method == "POST" ? 1 : 0;
   EXPECT_EQ(pulls, 2);
 }
 
