@@ -244,7 +244,8 @@ TEST_F(EvictorTest, ClaimAndEvictionNeverBothWin) {
 
   std::thread owner([&] {
     start.WaitForNotification();
-    for (int i = kContainers - 1; i >= 0; --i) {
+    // In idle order, like the launchers, so both keep reaching for the same containers.
+    for (int i = 0; i < kContainers; ++i) {
       claimed[i] = evictor_.TryClaim(ContainerId{absl::StrCat("c", i)}).ok() ? 1 : 0;
     }
   });
