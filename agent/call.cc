@@ -186,7 +186,7 @@ void CallDecoder::Headers(const Json& value) {
   if (!value.is_object()) return TypeError("headers", value, "http.Header");
   call_.headers.clear();
   for (const auto& [name, values] : value.items()) {
-    HttpHeader header{.name = name, .values = {}};
+    CallHeader header{.name = name, .values = {}};
     if (values.is_array()) {
       for (const Json& element : values)
         header.values.push_back(String("headers", element).value_or(""));

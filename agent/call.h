@@ -19,10 +19,10 @@ namespace fnrunner {
 
 enum class CallType { kSync, kDetached };
 
-struct HttpHeader {
+struct CallHeader {
   std::string name;
   std::vector<std::string> values;  // in the order the LB sent them
-  friend bool operator==(const HttpHeader&, const HttpHeader&) = default;
+  friend bool operator==(const CallHeader&, const CallHeader&) = default;
 };
 
 // One call, as fn's LB describes it. The LB's status, delay, payload, dates, stats, error and
@@ -43,7 +43,7 @@ struct Call {
   uint64_t milli_cpus = 0;                         // CFS quota; 0 = unlimited
   std::map<std::string, std::string> config;       // the container environment
   std::map<std::string, std::string> annotations;  // value: its compact JSON text
-  std::vector<HttpHeader> headers;                 // the user's request headers, as sent
+  std::vector<CallHeader> headers;                 // the user's request headers, as sent
   std::string method;
   std::string url;
   std::string syslog_url;  // "" = container logs are discarded

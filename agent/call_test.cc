@@ -69,7 +69,7 @@ TEST(CallTest, ParsesSpecSample) {
       ElementsAre(Pair("fnproject.io/fn/invokeEndpoint",
                        R"("http://lb.example.com:8080/invoke/01E8RZZ9W5NG8G00GZJ0000002")")));
   ASSERT_EQ(call->headers.size(), 5u);
-  EXPECT_EQ(call->headers[2], (HttpHeader{"Content-Type", {"application/json"}}));
+  EXPECT_EQ(call->headers[2], (CallHeader{"Content-Type", {"application/json"}}));
   EXPECT_EQ(call->app_id, "01E8RZY4TPNG8G00GZJ0000001");
   EXPECT_EQ(call->app_name, "demo");
   EXPECT_EQ(call->trigger_id, "");
@@ -89,8 +89,8 @@ TEST(CallTest, ParsesEveryRunnerField) {
   EXPECT_EQ(call->milli_cpus, 100u);
   EXPECT_THAT(call->config, ElementsAre(Pair("A", "b"), Pair("B", "2")));
   EXPECT_THAT(call->annotations, ElementsAre(Pair("x", R"({"k":[1,2]})")));
-  EXPECT_THAT(call->headers, ElementsAre(HttpHeader{"Content-Type", {"text/plain"}},
-                                         HttpHeader{"Fn-Http-H-X", {"2", "1"}}));
+  EXPECT_THAT(call->headers, ElementsAre(CallHeader{"Content-Type", {"text/plain"}},
+                                         CallHeader{"Fn-Http-H-X", {"2", "1"}}));
   EXPECT_EQ(call->method, "PUT");
   EXPECT_EQ(call->syslog_url, "tcp://logs:514");
   EXPECT_EQ(call->trigger_id, "trig1");
@@ -264,7 +264,7 @@ TEST(CallTest, NullMapElementsBecomeEmptyStrings) {
 
   ASSERT_THAT(call, IsOk());
   EXPECT_THAT(call->config, ElementsAre(Pair("A", "")));
-  EXPECT_THAT(call->headers, ElementsAre(HttpHeader{"X", {"v", ""}}, HttpHeader{"Y", {}}));
+  EXPECT_THAT(call->headers, ElementsAre(CallHeader{"X", {"v", ""}}, CallHeader{"Y", {}}));
 }
 
 TEST(CallTest, UnknownKeysAreIgnored) {

@@ -139,7 +139,7 @@ TEST(SlotKeyTest, FieldsOutsideTheKeyDoNotChangeIt) {
       {"id", [](Call& c) { c.id = CallId{"other"}; }},
       {"headers",
        [](Call& c) {
-         c.headers.push_back(HttpHeader{"X", {"1"}});
+         c.headers.push_back(CallHeader{"X", {"1"}});
        }},
       {"method", [](Call& c) { c.method = "GET"; }},
       {"url", [](Call& c) { c.url = "http://elsewhere/"; }},
