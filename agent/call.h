@@ -19,6 +19,7 @@ namespace fnrunner {
 
 enum class CallType { kSync, kDetached };
 
+// One user request header: a name and all of its values (Go's http.Header entry).
 struct CallHeader {
   std::string name;
   std::vector<std::string> values;  // in the order the LB sent them
