@@ -1,0 +1,77 @@
+#include "runner/engage_reactor.h"
+
+#include <string>
+#include <utility>
+
+#include "proto/grpc_status.h"
+
+namespace fnrunner {
+namespace {
+
+// The first fn_request_id metadata value (runner-protocol.md §8), "" if absent.
+std::string RequestId(const grpc::CallbackServerContext* context) {
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find("fn_request_id");
+  if (it == metadata.end()) return "";
+  return std::string(it->second.data(), it->second.size());
+}
+
+}  // namespace
+
+EngageReactor::EngageReactor(grpc::CallbackServerContext* context, EngageServices services,
+                             size_t max_outbox_bytes)
+    : outbox_(max_outbox_bytes), session_(services, *this, RequestId(context)) {
+  session_.Start();
+}
+
+void EngageReactor::Send(RunnerMsg msg) {
+  if (const RunnerMsg* next = outbox_.Push(std::move(msg))) StartWrite(next);
+}
+
+bool EngageReactor::WaitForRoom() { return outbox_.WaitForRoom(); }
+
+void EngageReactor::ReadNext() {
+  if (!outbox_.BeginStartRead()) return;  // The RPC is ending.
+  StartRead(&in_);
+  // A finish requested while the read was being started is ours to do.
+  if (std::optional<absl::Status> finish = outbox_.EndStartRead()) Finish(ToGrpcStatus(*finish));
+}
+
+void EngageReactor::End(absl::Status status) {
+  if (std::optional<absl::Status> finish = outbox_.FinishWhenFlushed(std::move(status))) {
+    Finish(ToGrpcStatus(*finish));  // The last use of `this`: OnDone may already be running.
+  }
+}
+
+void EngageReactor::OnReadDone(bool ok) {
+  if (!ok) {
+    session_.OnInputClosed();
+    return;
+  }
+  // Take the message out first: once the session hands the frame on, an agent thread may
+  // start the next read into in_.
+  ClientMsg msg;
+  msg.Swap(&in_);
+  session_.OnMessage(std::move(msg));
+}
+
+void EngageReactor::OnWriteDone(bool ok) {
+  StreamOutbox<RunnerMsg>::AfterWrite after = outbox_.OnWriteDone(ok);
+  if (after.write != nullptr) {
+    StartWrite(after.write);
+  } else if (after.finish) {
+    Finish(ToGrpcStatus(*after.finish));  // The last use of `this`.
+  }
+}
+
+void EngageReactor::OnCancel() { session_.OnCancelled(); }
+
+void EngageReactor::OnDone() {
+  // Refuse output first, so that an agent thread blocked in OnResponseData() returns, then
+  // detach from the agent (its barrier), then go.
+  outbox_.Close();
+  session_.Detach();
+  delete this;
+}
+
+}  // namespace fnrunner

@@ -1,0 +1,220 @@
+// fn-runner: an fn-compatible runner node. The only file that knows concrete types: it reads
+// the configuration, builds the agent, the RunnerProtocol service, the gRPC server and the
+// /metrics endpoint, and drains on SIGTERM/SIGINT:
+//   1. health NOT_SERVING, new TryCalls NACKed with 503 at once;
+//   2. calls in flight may finish for FN_DRAIN_GRACE_MSECS;
+//   3. Agent::Shutdown (cancels what is left, removes containers);
+//   4. Server::Shutdown with a deadline (ends idle streams), exit 0.
+// A second signal exits at once with status 128 + signal.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "agent/agent.h"
+#include "agent/log_hub.h"
+#include "base/clock.h"
+#include "glog/logging.h"
+#include "prometheus/exposer.h"
+#include "prometheus/registry.h"
+#include "runner/config.h"
+#include "runner/engage_tracker.h"
+#include "runner/log_level.h"
+#include "runner/metrics.h"
+#include "runner/refusing_agent.h"
+#include "runner/runner_service.h"
+#include "runner/server.h"
+#include "runner/signal_watcher.h"
+#include "runner/status_provider.h"
+#include "runner/ticker.h"
+
+namespace fnrunner {
+namespace {
+
+// The agent and everything it references; members are destroyed in reverse order.
+struct AgentStack {
+  // TODO(hot-agent): the Docker driver (DockerDriver::OptionsFromEnv, drivers/docker/), the
+  // FunctionIoFactory and the ResourceTracker go here, before the agent that uses them.
+  std::unique_ptr<Agent> agent;
+};
+
+// The seam where the real agent is wired in. Config carries fn's agent variables
+// (FN_FREEZE_IDLE_MSECS, FN_HOT_START_TIMEOUT_MSECS, FN_ENABLE_NB_RESOURCE_TRACKER,
+// FN_MAX_TOTAL_*, FN_MAX_RESPONSE_SIZE, ...) for HotAgentOptions; the driver reads its own
+// variables with DockerDriver::OptionsFromEnv.
+absl::StatusOr<AgentStack> MakeAgent(const Config& config, LogHub& logs, Clock& clock) {
+  (void)logs;
+  AgentStack stack;
+  switch (config.agent) {
+    case AgentKind::kRefuse:
+      LOG(WARNING) << "FN_AGENT=refuse: every call is NACKed with 503; no function will run";
+      stack.agent = std::make_unique<RefusingAgent>(clock);
+      return stack;
+    case AgentKind::kHot:
+      break;
+  }
+  return absl::UnimplementedError(
+      "the hot agent is not wired into fn-runner yet; start with --agent=refuse "
+      "(FN_AGENT=refuse) to serve the protocol without running functions");
+}
+
+absl::StatusOr<GrpcServerOptions> ServerOptions(const Config& config) {
+  GrpcServerOptions options;
+  options.listen_address = absl::StrCat(config.listen_host, ":", config.grpc_port);
+  options.max_receive_message_bytes = static_cast<int>(config.grpc_max_recv_message_bytes);
+  if (!config.tls_cert_file.empty()) {
+    auto cert = ReadPemFile(config.tls_cert_file, "FN_NODE_CERT");
+    if (!cert.ok()) return cert.status();
+    auto key = ReadPemFile(config.tls_key_file, "FN_NODE_CERT_KEY");
+    if (!key.ok()) return key.status();
+    options.tls_cert_chain = *std::move(cert);
+    options.tls_private_key = *std::move(key);
+  }
+  if (!config.tls_client_ca_file.empty()) {
+    auto ca = ReadPemFile(config.tls_client_ca_file, "FN_NODE_CERT_AUTHORITY");
+    if (!ca.ok()) return ca.status();
+    options.tls_client_ca = *std::move(ca);
+  }
+  return options;
+}
+
+int Run(const Config& config) {
+  Clock& clock = Clock::Real();
+  LogHub log_hub;
+  absl::StatusOr<AgentStack> agent_stack = MakeAgent(config, log_hub, clock);
+  if (!agent_stack.ok()) {
+    LOG(ERROR) << "fn-runner: " << agent_stack.status().message();
+    return 1;
+  }
+  Agent& agent = *agent_stack->agent;
+  absl::StatusOr<GrpcServerOptions> server_options = ServerOptions(config);
+  if (!server_options.ok()) {
+    LOG(ERROR) << "fn-runner: " << server_options.status().message();
+    return 2;
+  }
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  RunnerMetrics metrics(*registry);
+  EngageTracker tracker;
+  auto status = std::make_unique<StatusProvider>(
+      StatusOptions{.image = config.status_image, .barrier_path = config.status_barrier_file},
+      agent, tracker, metrics, clock);
+  RunnerServiceOptions service_options;
+  service_options.engage.status_image = config.status_image;
+  service_options.engage.enable_detach = config.enable_detach;
+  service_options.engage.input_timeout = config.input_timeout;
+  const AgentSnapshot capacity = agent.Snapshot();
+  if (capacity.memory_total_bytes > 0 || capacity.cpu_total_mcpus > 0) {
+    service_options.engage.capacity =
+        Resources{static_cast<uint64_t>(capacity.memory_total_bytes),
+                  static_cast<uint64_t>(capacity.cpu_total_mcpus)};
+  }
+  service_options.log_stream_queue_lines = static_cast<size_t>(config.log_stream_queue_lines);
+  RunnerService service(service_options, agent, tracker, metrics, *status, log_hub, clock,
+                        SetLogLevel);
+
+  absl::StatusOr<StartedServer> grpc_server = StartGrpcServer(*server_options, service);
+  if (!grpc_server.ok()) {
+    LOG(ERROR) << "fn-runner: FN_GRPC_PORT: " << grpc_server.status().message();
+    return 1;
+  }
+  std::unique_ptr<prometheus::Exposer> exposer;
+  auto collectable = std::make_shared<RefreshingCollectable>(*registry, metrics, agent, tracker);
+  try {
+    exposer = std::make_unique<prometheus::Exposer>(
+        absl::StrCat(config.listen_host, ":", config.http_port));
+  } catch (const std::exception& e) {
+    LOG(ERROR) << "fn-runner: FN_PORT: cannot serve /metrics on " << config.listen_host << ":"
+               << config.http_port << ": " << e.what();
+    grpc_server->server->Shutdown();
+    return 1;
+  }
+  exposer->RegisterCollectable(collectable);
+  const std::vector<int> http_ports = exposer->GetListeningPorts();
+
+  absl::Notification drain;
+  absl::StatusOr<std::unique_ptr<SignalWatcher>> signals =
+      SignalWatcher::Start([&drain](int signo, int count) {
+        if (count == 1) {
+          LOG(WARNING) << "signal " << signo << ": draining (again to exit at once)";
+          drain.Notify();
+          return;
+        }
+        LOG(ERROR) << "signal " << signo << " during drain: exiting now";
+        _exit(128 + signo);
+      });
+  if (!signals.ok()) {
+    LOG(ERROR) << "fn-runner: " << signals.status().message();
+    grpc_server->server->Shutdown();
+    return 1;
+  }
+  {
+    // Input deadlines of Engage streams.
+    Ticker ticker(absl::Milliseconds(250), [&] { tracker.Tick(clock.Now()); });
+    LOG(INFO) << "fn-runner" << (config.instance.empty() ? "" : " " + config.instance)
+              << " serving RunnerProtocol on " << config.listen_host << ":" << grpc_server->port
+              << (server_options->tls_cert_chain.empty() ? " (insecure)" : " (TLS)")
+              << ", /metrics on port " << (http_ports.empty() ? 0 : http_ports.front());
+    drain.WaitForNotification();
+
+    SetServing(*grpc_server->server, false);
+    tracker.StartDraining();
+    const absl::Time deadline = absl::Now() + config.drain_grace;
+    if (!tracker.AwaitNoCalls(deadline)) {
+      LOG(WARNING) << "drain: calls still running after " << config.drain_grace
+                   << "; cancelling them";
+    }
+    agent.Shutdown(std::max(absl::ZeroDuration(), deadline - absl::Now()));
+    grpc_server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  }
+  // The status worker goes before the agent; the exposer before the metrics it reads.
+  status.reset();
+  exposer.reset();
+  LOG(INFO) << "fn-runner drained; exiting";
+  return 0;
+}
+
+}  // namespace
+}  // namespace fnrunner
+
+int main(int argc, char** argv) {
+  // Before any thread exists (see SignalWatcher).
+  if (absl::Status s = fnrunner::SignalWatcher::BlockTerminationSignals(); !s.ok()) {
+    std::cerr << "fn-runner: " << s.message() << "\n";
+    return 1;
+  }
+  absl::StatusOr<fnrunner::Config> config = fnrunner::ParseConfig(
+      std::vector<std::string>(argv + 1, argv + argc),
+      [](absl::string_view name) -> std::optional<std::string> {
+        const char* value = std::getenv(std::string(name).c_str());
+        if (value == nullptr) return std::nullopt;
+        return std::string(value);
+      });
+  if (!config.ok()) {
+    std::cerr << "fn-runner: " << config.status().message() << "\n";
+    return 2;
+  }
+  if (config->show_help) {
+    std::cout << fnrunner::HelpText();
+    return 0;
+  }
+  FLAGS_logtostderr = true;
+  google::InitGoogleLogging(argv[0]);
+  if (absl::Status s = fnrunner::SetLogLevel(config->log_level); !s.ok()) {
+    std::cerr << "fn-runner: FN_LOG_LEVEL: " << s.message() << "\n";
+    return 2;
+  }
+  return fnrunner::Run(*config);
+}
