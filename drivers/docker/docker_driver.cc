@@ -167,12 +167,17 @@ absl::Status DockerDriver::PauseOrUnpause(const ContainerId& id, bool pause) {
   const std::string what = absl::StrCat(verb, " container ", id.value);
   ASSIGN_OR_RETURN(EngineResponse reply, engine_.Send(std::move(request)));
   absl::Status status = StatusFromEngineReply(reply.status, reply.body, what);
-  if (reply.status != 409) return status;
-  // 409: already in the wanted state (idempotent: OK) or not running at all. The inspect
-  // decides, rather than the wording of the engine's message.
+  if (status.ok() || absl::IsNotFound(status)) return status;
+  // Already in the wanted state (idempotent: OK), or not running at all. Engines disagree on
+  // the code (20.10 answers 500 "is not paused" to an unpause), so the inspect decides
+  // rather than the code or the wording of the message.
   ASSIGN_OR_RETURN(ContainerState state, InspectState(id));
   if (pause && state.paused) return absl::OkStatus();
   if (!pause && !state.paused && state.status == "running") return absl::OkStatus();
+  if (state.status != "running" && state.status != "paused") {
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, ": container is ", state.status, " (", status.message(), ")"));
+  }
   return status;
 }
 
