@@ -123,6 +123,7 @@ class FakeAgent::FakeCall {
       if (chunk.second) return true;
       if (Gone()) return false;
       events_.OnBodyWanted();
+      agent_.BodyWanted();
     }
   }
 
@@ -298,6 +299,19 @@ bool FakeAgent::WaitForEnded(size_t n, absl::Duration timeout) {
 void FakeAgent::CallEnded() {
   absl::MutexLock lock(&mu_);
   ++ended_;
+}
+
+void FakeAgent::BodyWanted() {
+  absl::MutexLock lock(&mu_);
+  ++body_wanted_;
+}
+
+bool FakeAgent::WaitForBodyWanted(size_t n, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto done = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return body_wanted_ >= static_cast<int>(n);
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
 }
 
 void FakeAgent::StallChanged(int delta) {

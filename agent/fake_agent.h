@@ -69,6 +69,8 @@ class FakeAgent final : public Agent {
   bool WaitForCalls(size_t n, absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
   bool WaitForStalled(size_t n, absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
   bool WaitForEnded(size_t n, absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
+  // Counts OnBodyWanted() calls that have returned, over all calls.
+  bool WaitForBodyWanted(size_t n, absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
   std::optional<absl::Duration> shutdown_grace() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
@@ -77,6 +79,7 @@ class FakeAgent final : public Agent {
 
   void CallEnded() ABSL_LOCKS_EXCLUDED(mu_);
   void StallChanged(int delta) ABSL_LOCKS_EXCLUDED(mu_);
+  void BodyWanted() ABSL_LOCKS_EXCLUDED(mu_);
 
   Clock& clock_;
   absl::Mutex mu_;
@@ -87,6 +90,7 @@ class FakeAgent final : public Agent {
   std::optional<absl::Duration> shutdown_grace_ ABSL_GUARDED_BY(mu_);
   int stalled_ ABSL_GUARDED_BY(mu_) = 0;
   int ended_ ABSL_GUARDED_BY(mu_) = 0;  // calls whose thread is done
+  int body_wanted_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::shared_ptr<FakeCall>> calls_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -53,6 +53,12 @@ bool EngageTracker::AwaitNoCalls(absl::Time deadline) {
   return mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
 }
 
+bool EngageTracker::AwaitActive(int32_t n, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto reached = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return counters_.active == n; };
+  return mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
+}
+
 void EngageTracker::Tick(absl::Time now) {
   std::vector<EngageSession*> sessions;
   {

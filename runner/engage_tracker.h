@@ -41,6 +41,8 @@ class EngageTracker {
 
   // Blocks until no call is in flight or `deadline` passes (real time). True if none is left.
   bool AwaitNoCalls(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+  // Blocks until exactly `n` streams are live or `timeout` passes. True if they are.
+  bool AwaitActive(int32_t n, absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Lets every live session check its input deadline against `now`. Called periodically by
   // one thread; sessions are called without the lock held.
