@@ -4,6 +4,7 @@ fn_cc_library(fn_agent_io
   SRCS
     ${CMAKE_CURRENT_LIST_DIR}/iofs_dir.cc
     ${CMAKE_CURRENT_LIST_DIR}/socket_watcher.cc
+    ${CMAKE_CURRENT_LIST_DIR}/function_socket.cc
     ${CMAKE_CURRENT_LIST_DIR}/http1.cc
   DEPS fn_base fn_agent_core absl::status absl::statusor absl::strings absl::str_format
        absl::time absl::synchronization glog::glog Threads::Threads)
@@ -14,5 +15,6 @@ fn_cc_test(fn_agent_io_test
     ${CMAKE_CURRENT_LIST_DIR}/http1_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/iofs_dir_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/socket_watcher_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/function_socket_test.cc
   DEPS fn_agent_io fn_testing
   LABELS unit)
