@@ -1,0 +1,377 @@
+#include "agent/hot_agent.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_format.h"
+#include "agent/call.h"
+#include "agent/resource_tracker.h"
+#include "agent/slot_key.h"
+#include "glog/logging.h"
+
+namespace fnrunner {
+namespace {
+
+std::string NewContainerName() {
+  absl::BitGen gen;
+  return absl::StrFormat("fnr-%016x%08x", absl::Uniform<uint64_t>(gen),
+                         absl::Uniform<uint32_t>(gen));
+}
+
+// True if `have` is at least `need` in both memory and CPU.
+bool Covers(const Resources& have, const Resources& need) {
+  return have.memory_bytes >= need.memory_bytes && have.milli_cpus >= need.milli_cpus;
+}
+
+CallResult ErrorResult(const CallState& call, const FnError& error, absl::Time now) {
+  CallResult result;
+  result.success = false;
+  result.error_code = error.code;
+  result.error_message = error.message;
+  result.user_error = error.user_error;
+  result.created_at = call.created_at();
+  result.started_at = absl::InfinitePast();
+  result.completed_at = now;
+  result.scheduler = now - call.created_at();
+  return result;
+}
+
+}  // namespace
+
+// The runner's side of one call. Destroying it is the detach barrier (agent/agent.h).
+class HotAgent::Handle final : public CallHandle {
+ public:
+  Handle(HotAgent& agent, std::shared_ptr<CallState> call)
+      : agent_(agent), call_(std::move(call)) {}
+  ~Handle() override {
+    call_->Detach();
+    if (!call_->finished()) agent_.CancelCall(call_);
+  }
+  void AppendBody(std::string data, bool last) override {
+    call_->body().Push(std::move(data), last);
+  }
+  void Cancel() override { agent_.CancelCall(call_); }
+
+ private:
+  HotAgent& agent_;
+  const std::shared_ptr<CallState> call_;
+};
+
+HotAgent::HotAgent(HotAgentOptions options, Driver& driver, FunctionIoFactory& io_factory,
+                   ResourceTracker& resources, LogHub& logs, Clock& clock)
+    : options_(std::move(options)),
+      driver_(driver),
+      io_factory_(io_factory),
+      resources_(resources),
+      logs_(logs),
+      clock_(clock) {
+  if (options_.tick_interval > absl::ZeroDuration()) {
+    scheduler_ = std::thread([this] { SchedulerLoop(); });
+  }
+}
+
+HotAgent::~HotAgent() {
+  Shutdown(absl::ZeroDuration());
+  stop_scheduler_.Notify();
+  if (scheduler_.joinable()) scheduler_.join();
+}
+
+void HotAgent::SchedulerLoop() {
+  while (!stop_scheduler_.WaitForNotificationWithTimeout(options_.tick_interval)) Tick();
+}
+
+std::unique_ptr<CallHandle> HotAgent::Submit(Call call, CallEvents& events) {
+  absl::StatusOr<SlotKey> key = SlotKeyOf(call);
+  const absl::Status key_status = key.status();
+  auto state = std::make_shared<CallState>(std::move(call), key.ok() ? key->Hex() : "", events,
+                                           clock_.Now());
+  auto handle = std::make_unique<Handle>(*this, state);
+  absl::MutexLock lock(&mu_);
+  if (!key_status.ok()) {
+    // A malformed slot_hash_id; the runner's admission normally catches it first.
+    FailLocked(std::move(state), fn_errors::Internal(std::string(key_status.message())));
+  } else if (draining_) {
+    FailLocked(std::move(state), fn_errors::ServerBusy());
+  } else if (!resources_.IsPossible(state->call().Reservation())) {
+    FailLocked(std::move(state), fn_errors::ResourceTooBig());
+  } else {
+    EnqueueLocked(std::move(state));
+  }
+  return handle;
+}
+
+void HotAgent::EnqueueLocked(std::shared_ptr<CallState> call) {
+  std::unique_ptr<SlotQueue>& slot = slots_[call->slot_key()];
+  if (slot == nullptr) {
+    slot = std::make_unique<SlotQueue>();
+    slot->key = call->slot_key();
+  }
+  if (!slot->idle.empty()) {
+    HotContainer* warmest = slot->idle.back();
+    slot->idle.pop_back();
+    AssignLocked(*warmest, std::move(call));
+    return;
+  }
+  slot->waiters.push_back(std::move(call));
+  ++waiting_calls_;
+  MaybeLaunchLocked(*slot);
+}
+
+// fn's launch policy: start a container while waiting calls outnumber containers already
+// starting (idle ones would have been taken). Busy containers are assumed to stay busy.
+void HotAgent::MaybeLaunchLocked(SlotQueue& slot) {
+  while (!draining_ && slot.waiters.size() > static_cast<size_t>(slot.starting)) {
+    // Every waiter of a slot shares what is baked into a container (that is what the slot key
+    // hashes), so the oldest waiter serves as the template; fn kept the first call ever.
+    const Call& call = slot.waiters.front()->call();
+    ReserveResult reserved = resources_.TryReserve(call.Reservation());
+    if (reserved.reservation.has_value()) {
+      auto container = std::make_unique<HotContainer>();
+      container->name = NewContainerName();
+      container->slot_key = slot.key;
+      container->idle_timeout = call.idle_timeout;
+      container->reserved = call.Reservation();
+      container->reservation = std::move(reserved.reservation);
+      HotContainer* raw = container.get();
+      containers_.emplace(raw->name, std::move(container));
+      ++slot.starting;
+      tasks_.Post([this, raw, template_call = call] { LaunchTask(raw, template_call); });
+      continue;
+    }
+    // No room now. Capacity that removals in progress will free may already cover it.
+    if (Covers(releasing_, reserved.shortfall)) break;
+    if (EvictForLocked(slot, reserved.shortfall)) break;
+    if (options_.non_blocking) {
+      // Refuse at once (fn's retryable 503) the calls that no starting container will serve.
+      while (slot.waiters.size() > static_cast<size_t>(slot.starting)) {
+        std::shared_ptr<CallState> refused = std::move(slot.waiters.back());
+        slot.waiters.pop_back();
+        --waiting_calls_;
+        FailLocked(std::move(refused), fn_errors::ServerBusy());
+      }
+    }
+    break;  // Blocking mode: the calls wait until a removal frees room (RecheckAllLocked).
+  }
+}
+
+void HotAgent::RecheckAllLocked() {
+  for (auto& [key, slot] : slots_) {
+    if (slot->waiters.size() > static_cast<size_t>(slot->starting)) MaybeLaunchLocked(*slot);
+  }
+}
+
+// Evicts idle containers of other slots, least recently used first, if together with what is
+// already being released they cover the whole shortfall; otherwise evicts nothing.
+bool HotAgent::EvictForLocked(const SlotQueue& slot, const Resources& shortfall) {
+  std::vector<HotContainer*> candidates;
+  for (auto& [name, c] : containers_) {
+    if (c->state == HotContainer::State::kIdle && c->slot_key != slot.key) {
+      candidates.push_back(c.get());
+    }
+  }
+  std::sort(candidates.begin(), candidates.end(), [](const HotContainer* a, const HotContainer* b) {
+    return a->idle_since < b->idle_since;
+  });
+  Resources freed = releasing_;
+  size_t needed = 0;
+  while (needed < candidates.size() && !Covers(freed, shortfall)) {
+    freed.memory_bytes += candidates[needed]->reserved.memory_bytes;
+    freed.milli_cpus += candidates[needed]->reserved.milli_cpus;
+    ++needed;
+  }
+  if (!Covers(freed, shortfall) || needed == 0) return false;
+  for (size_t i = 0; i < needed; ++i) {
+    VLOG(1) << "evicting " << candidates[i]->name << " for slot " << slot.key;
+    ++evictions_;
+    RetireLocked(*candidates[i]);
+  }
+  return true;
+}
+
+void HotAgent::AssignLocked(HotContainer& container, std::shared_ptr<CallState> call) {
+  SlotQueue& slot = *slots_.at(container.slot_key);
+  container.state = HotContainer::State::kBusy;
+  container.call = call;
+  ++slot.busy;
+  ++running_calls_;
+  HotContainer* raw = &container;
+  tasks_.Post([this, raw, call = std::move(call)]() mutable { ExecTask(raw, std::move(call)); });
+}
+
+// A container that can take a call: the oldest waiter gets it, else it goes idle.
+void HotAgent::OfferLocked(HotContainer& container) {
+  SlotQueue& slot = *slots_.at(container.slot_key);
+  container.call = nullptr;
+  if (draining_) {
+    container.state = HotContainer::State::kIdle;  // RetireLocked expects a queued or idle one.
+    RetireLocked(container);
+    return;
+  }
+  if (!slot.waiters.empty()) {
+    std::shared_ptr<CallState> next = std::move(slot.waiters.front());
+    slot.waiters.pop_front();
+    --waiting_calls_;
+    AssignLocked(container, std::move(next));
+    return;
+  }
+  container.state = HotContainer::State::kIdle;
+  container.idle_since = clock_.Now();
+  slot.idle.push_back(&container);
+  // An idle container is evictable: calls of other functions waiting for room may now be
+  // able to make it (fn's launchers found this by polling every 200 ms).
+  if (waiting_calls_ > 0) RecheckAllLocked();
+}
+
+// Starts removing a container that is idle (queued or not) or failed to launch.
+void HotAgent::RetireLocked(HotContainer& container) {
+  if (container.state == HotContainer::State::kRemoving) return;
+  if (auto it = slots_.find(container.slot_key); it != slots_.end()) {
+    std::vector<HotContainer*>& idle = it->second->idle;
+    idle.erase(std::remove(idle.begin(), idle.end(), &container), idle.end());
+  }
+  container.state = HotContainer::State::kRemoving;
+  releasing_.memory_bytes += container.reserved.memory_bytes;
+  releasing_.milli_cpus += container.reserved.milli_cpus;
+  HotContainer* raw = &container;
+  tasks_.Post([this, raw] { RemoveTask(raw); });
+}
+
+void HotAgent::FailLocked(std::shared_ptr<CallState> call, FnError error) {
+  CallResult result = ErrorResult(*call, error, clock_.Now());
+  // Delivered on a task: events never run under mu_, nor inline in Submit().
+  tasks_.Post([call = std::move(call), result = std::move(result)]() mutable {
+    call->Finish(std::move(result));
+  });
+}
+
+void HotAgent::DropSlotIfEmptyLocked(const std::string& key) {
+  // Deleting an empty queue under the same lock that registers waiters closes fn's race
+  // where a call joined a queue that its launcher had just deleted.
+  if (auto it = slots_.find(key); it != slots_.end() && it->second->Empty()) slots_.erase(it);
+}
+
+void HotAgent::CancelCall(const std::shared_ptr<CallState>& call) {
+  call->Cancel();  // Aborts the body and, if executing, the exchange (which then finishes it).
+  absl::MutexLock lock(&mu_);
+  auto it = slots_.find(call->slot_key());
+  if (it == slots_.end()) return;
+  std::deque<std::shared_ptr<CallState>>& waiters = it->second->waiters;
+  auto pos = std::find(waiters.begin(), waiters.end(), call);
+  if (pos == waiters.end()) return;
+  waiters.erase(pos);
+  --waiting_calls_;
+  FailLocked(call, fn_errors::Internal("call cancelled by the client"));
+  DropSlotIfEmptyLocked(call->slot_key());
+}
+
+void HotAgent::Tick() {
+  const absl::Time now = clock_.Now();
+  absl::MutexLock lock(&mu_);
+  for (auto& [name, c] : containers_) {
+    switch (c->state) {
+      case HotContainer::State::kIdle:
+        if (now - c->idle_since >= c->idle_timeout) {
+          RetireLocked(*c);
+        } else if (options_.freeze_idle >= absl::ZeroDuration() && !c->paused &&
+                   !c->pause_in_flight && now - c->idle_since >= options_.freeze_idle) {
+          c->pause_in_flight = true;
+          HotContainer* raw = c.get();
+          tasks_.Post([this, raw] { PauseTask(raw); });
+        }
+        break;
+      case HotContainer::State::kStarting:
+        if (now >= c->init_deadline && !c->init_timed_out) {
+          c->init_timed_out = true;
+          c->io->CancelWait();  // Non-blocking; the launch task reports the timeout.
+        }
+        break;
+      case HotContainer::State::kBusy:
+        if (now >= c->call_deadline && c->call != nullptr && !c->call->timed_out()) {
+          c->call->set_timed_out();
+          c->io->AbortExchange();  // Non-blocking; the exec task reports fn's 504.
+          c->call->body().Abort();
+        }
+        break;
+      case HotContainer::State::kRemoving:
+        break;
+    }
+  }
+}
+
+AgentSnapshot HotAgent::Snapshot() {
+  AgentSnapshot snap;
+  const ResourceSnapshot usage = resources_.Snapshot();
+  snap.memory_total_bytes = static_cast<int64_t>(usage.total.memory_bytes);
+  snap.memory_reserved_bytes = static_cast<int64_t>(usage.used.memory_bytes);
+  snap.cpu_total_mcpus = static_cast<int64_t>(usage.total.milli_cpus);
+  snap.cpu_reserved_mcpus = static_cast<int64_t>(usage.used.milli_cpus);
+  absl::MutexLock lock(&mu_);
+  snap.calls_waiting = waiting_calls_;
+  snap.calls_running = running_calls_;
+  snap.draining = draining_;
+  absl::flat_hash_map<std::string, AgentSnapshot::Slot> slots;
+  for (const auto& [key, slot] : slots_) {
+    AgentSnapshot::Slot& s = slots[key];
+    s.slot_key = key;
+    s.waiting_calls = static_cast<int>(slot->waiters.size());
+  }
+  for (const auto& [name, c] : containers_) {
+    AgentSnapshot::Slot& s = slots[c->slot_key];
+    s.slot_key = c->slot_key;
+    switch (c->state) {
+      case HotContainer::State::kStarting:
+        ++s.starting;
+        break;
+      case HotContainer::State::kBusy:
+        ++s.busy;
+        break;
+      case HotContainer::State::kRemoving:
+        break;
+      case HotContainer::State::kIdle:
+        (c->paused ? s.paused : s.idle) += 1;
+        snap.memory_evictable_bytes += static_cast<int64_t>(c->reserved.memory_bytes);
+        snap.cpu_evictable_mcpus += static_cast<int64_t>(c->reserved.milli_cpus);
+        break;
+    }
+  }
+  for (auto& [key, s] : slots) snap.slots.push_back(std::move(s));
+  std::sort(snap.slots.begin(), snap.slots.end(),
+            [](const auto& a, const auto& b) { return a.slot_key < b.slot_key; });
+  return snap;
+}
+
+void HotAgent::Shutdown(absl::Duration grace) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!draining_) {
+      draining_ = true;
+      for (auto& [key, slot] : slots_) {
+        for (std::shared_ptr<CallState>& call : slot->waiters) {
+          FailLocked(std::move(call), fn_errors::ServerBusy());
+        }
+        waiting_calls_ -= static_cast<int64_t>(slot->waiters.size());
+        slot->waiters.clear();
+      }
+      for (auto& [name, c] : containers_) {
+        if (c->state == HotContainer::State::kIdle) RetireLocked(*c);
+        if (c->state == HotContainer::State::kStarting && c->io != nullptr) c->io->CancelWait();
+      }
+    }
+    // Running calls may finish within the grace period; then they are aborted.
+    if (!mu_.AwaitWithTimeout(absl::Condition(this, &HotAgent::NoRunningCallsLocked), grace)) {
+      LOG(WARNING) << "shutdown: aborting " << running_calls_ << " running calls";
+      for (auto& [name, c] : containers_) {
+        if (c->state == HotContainer::State::kBusy) {
+          c->io->AbortExchange();
+          if (c->call != nullptr) c->call->body().Abort();
+        }
+      }
+      mu_.Await(absl::Condition(this, &HotAgent::NoRunningCallsLocked));
+    }
+    mu_.Await(absl::Condition(this, &HotAgent::NoContainersLocked));
+  }
+  tasks_.WaitIdle();
+}
+
+}  // namespace fnrunner
