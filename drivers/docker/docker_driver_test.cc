@@ -257,7 +257,7 @@ TEST_F(DockerDriverTest, InspectImage) {
   EXPECT_THAT(driver_->InspectImage("missing:1"), StatusIs(absl::StatusCode::kNotFound));
 }
 
-TEST(DockerDriverCreateTest, BadDockerAuthFailsStartup) {
+TEST(DockerDriverStartupTest, BadDockerAuthFailsStartup) {
   DockerDriver::Options options;
   options.docker_auth_json = "{not json";
 
@@ -265,7 +265,7 @@ TEST(DockerDriverCreateTest, BadDockerAuthFailsStartup) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("FN_DOCKER_AUTH")));
 }
 
-TEST(DockerDriverCreateTest, EngineDownFailsStartupWithUnavailable) {
+TEST(DockerDriverStartupTest, EngineDownFailsStartupWithUnavailable) {
   auto transport = std::make_unique<FakeHttpTransport>();
   transport->Fail("GET", "/version", absl::UnavailableError("no socket"));
 
