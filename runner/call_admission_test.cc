@@ -83,8 +83,10 @@ TEST(CallAdmissionTest, StatusImageIsCheckedBeforeDetached) {
   AdmissionPolicy policy;
   policy.status_image = "s";
 
-  const AdmissionError& error =
-      Refused(AdmitTryCall(Try(CallJson("c", "s", R"(,"type":"detached")")), policy));
+  const std::variant<Call, AdmissionError> result =
+      AdmitTryCall(Try(CallJson("c", "s", R"(,"type":"detached")")), policy);
+
+  const AdmissionError& error = Refused(result);
 
   EXPECT_EQ(error.error.code, 400);
 }

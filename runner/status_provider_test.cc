@@ -89,7 +89,7 @@ TEST_F(StatusProviderTest, RunsTheStatusImageAsAFnCall) {
   EXPECT_EQ(status.id().size(), 26u);
   EXPECT_FALSE(status.cached());
   EXPECT_FALSE(status.createdat().empty());
-  const Call& call = agent_.calls().at(0).call;
+  const Call call = agent_.calls().at(0).call;
   EXPECT_EQ(call.image, "fn/status:1");
   EXPECT_EQ(call.method, "GET");
   EXPECT_EQ(call.url, "/");
