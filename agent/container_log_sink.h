@@ -24,7 +24,8 @@ class ContainerLogSink final : public LogSink {
   ContainerLogSink(std::string app_id, std::string fn_id, std::string container_name, LogHub& hub,
                    Clock& clock, std::function<void()> on_closed);
 
-  // The call whose id tags subsequent lines; "" between calls.
+  // The call whose id tags subsequent lines. The agent sets it when a call starts and leaves
+  // it until the next one: lines arrive after the exchange that produced them.
   void SetCall(std::string call_id) ABSL_LOCKS_EXCLUDED(mu_);
 
   void OnLine(LogStream stream, absl::string_view line) override ABSL_LOCKS_EXCLUDED(mu_);

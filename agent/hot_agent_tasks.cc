@@ -188,7 +188,8 @@ void HotAgent::ExecTask(HotContainer* c, std::shared_ptr<CallState> call) {
     outcome = io->Exchange(call->call(), started + call->call().timeout, call->body(), *call);
   }
   call->SetAbort(nullptr);
-  c->log_sink->SetCall("");
+  // The log tag stays on this call until the next one starts: output reaches us through the
+  // engine's attach stream after the exchange, and an idle function writes nothing new.
   const absl::Time completed = clock_.Now();
 
   CallResult result;

@@ -13,6 +13,7 @@
 #include "agent/fake_function_io.h"
 #include "agent/fn_errors.h"
 #include "agent/log_hub.h"
+#include "agent/recording_call_events.h"
 #include "agent/resource_tracker.h"
 #include "base/fake_clock.h"
 #include "drivers/fake_driver.h"
@@ -42,36 +43,7 @@ Call MakeCall(const std::string& fn_id, uint64_t memory_mb = 128) {
   return call;
 }
 
-// Records what the agent tells the runner about one call.
-class RecordingEvents final : public CallEvents {
- public:
-  void OnBodyWanted() override {}
-  void OnExecutionStarted() override { started_ = true; }
-  void OnResponseStart(int status, std::vector<HttpHeaderField>) override { status_ = status; }
-  bool OnResponseData(absl::string_view data) override {
-    body_.append(data.data(), data.size());
-    return true;
-  }
-  void OnFinished(CallResult result) override {
-    result_ = std::move(result);
-    done_.Notify();
-  }
-
-  const CallResult& Wait() {
-    done_.WaitForNotification();
-    return result_;
-  }
-  bool finished() const { return done_.HasBeenNotified(); }
-  const std::string& body() const { return body_; }
-  bool started() const { return started_; }
-
- private:
-  absl::Notification done_;
-  CallResult result_;
-  std::string body_;
-  int status_ = 0;
-  bool started_ = false;
-};
+using RecordingEvents = RecordingCallEvents;
 
 class HotAgentTest : public ::testing::Test {
  protected:
