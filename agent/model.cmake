@@ -1,10 +1,9 @@
 # The hot-slot agent's pure-logic core: the call model and admission checks, slot keys,
-# machine capacity, the resource tracker and the evictor. No I/O beyond reading /proc and /sys.
+# machine capacity and the resource tracker. No I/O beyond reading /proc and /sys.
 fn_cc_library(fn_agent_model
   SRCS
     ${CMAKE_CURRENT_LIST_DIR}/call.cc
     ${CMAKE_CURRENT_LIST_DIR}/capacity.cc
-    ${CMAKE_CURRENT_LIST_DIR}/evictor.cc
     ${CMAKE_CURRENT_LIST_DIR}/resource_tracker.cc
     ${CMAKE_CURRENT_LIST_DIR}/slot_key.cc
   DEPS fn_base absl::status absl::statusor absl::strings absl::str_format absl::cord
@@ -32,7 +31,3 @@ fn_cc_test(fn_agent_resource_tracker_test
   DEPS fn_agent_model fn_testing
   LABELS unit)
 
-fn_cc_test(fn_agent_evictor_test
-  SRCS ${CMAKE_CURRENT_LIST_DIR}/evictor_test.cc
-  DEPS fn_agent_model fn_base_testing fn_testing
-  LABELS unit)
