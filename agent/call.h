@@ -51,6 +51,9 @@ struct Call {
   // TryCall.slot_hash_id, which is not in the JSON (ParseCall leaves it empty): the runner
   // copies it in. Hex; when not empty it replaces the computed key (agent/slot_key.h).
   std::string slot_hash_id;
+  // TryCall.extensions, also copied in by the runner. The agent reads FN_REGISTRY_TOKEN (a
+  // registry token for image pulls); the rest is opaque.
+  std::map<std::string, std::string> extensions;
 
   // What a container for this call holds for its whole life: memory_mb + tmpfs_size_mb MiB
   // and milli_cpus. Memory saturates at UINT64_MAX instead of wrapping, so absurd values fail

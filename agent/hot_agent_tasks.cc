@@ -76,7 +76,11 @@ void HotAgent::LaunchTask(HotContainer* c, Call call) {
     absl::StatusOr<ImageInfo> image = driver_.InspectImage(call.image);
     if (image.status().code() == absl::StatusCode::kNotFound) {
       const absl::Time pull_start = clock_.Now();
-      absl::Status pulled = driver_.PullImage(call.image, RegistryAuth{});
+      RegistryAuth auth;
+      if (auto token = call.extensions.find("FN_REGISTRY_TOKEN"); token != call.extensions.end()) {
+        auth.registry_token = token->second;
+      }
+      absl::Status pulled = driver_.PullImage(call.image, auth);
       timings.image_pull_wait = clock_.Now() - pull_start;
       if (!pulled.ok()) return PullError(call, pulled);
       image = driver_.InspectImage(call.image);

@@ -47,10 +47,22 @@ if ((quick == 0)); then
   configure build-asan -DCMAKE_BUILD_TYPE=Debug -DFN_SANITIZE=ON
   cmake --build build-asan -j "$jobs"
   tests/functions/build_images.sh build-asan
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan -L 'unit|integration' --output-on-failure -j "$jobs" \
-      --timeout 600
-  scripts/check_leftovers.sh
+  # Same binaries as the last passing sanitizer run means the same verdict: skip them, so a
+  # second run stays fast. A fresh checkout (CI) has no stamp and always runs them.
+  stamp=build-asan/.passed-stamp
+  fingerprint=$(find build-asan -type f -perm -u+x \( -name '*_test' -o -name 'fn-runner' \
+      -o -name 'fdk-test-function' \) -print0 | sort -z | xargs -0 sha256sum | sha256sum)
+  if [[ -f $stamp && $(cat "$stamp") == "$fingerprint" ]]; then
+    echo "ASan+UBSan: test binaries unchanged since their last passing run; not rerun" \
+      "(rm $stamp to force)"
+  else
+    rm -f "$stamp"
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      ctest --test-dir build-asan -L 'unit|integration' --output-on-failure -j "$jobs" \
+        --timeout 600
+    scripts/check_leftovers.sh
+    echo "$fingerprint" >"$stamp"
+  fi
 fi
 
 stage "main build and all tests"

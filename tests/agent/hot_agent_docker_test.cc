@@ -102,6 +102,17 @@ class HotAgentDockerTest : public ::testing::Test {
     return *events_.back();
   }
 
+  // Waits (bounded) until the engine reports container `id` as paused.
+  static absl::Status AwaitPaused(const std::string& id) {
+    return PollUntil(
+        [&] {
+          absl::StatusOr<std::string> paused =
+              RunDocker({"inspect", "-f", "{{.State.Paused}}", id});
+          return paused.ok() && absl::StripAsciiWhitespace(*paused) == "true";
+        },
+        absl::Seconds(10), "container paused");
+  }
+
   std::vector<ContainerSummary> Containers() {
     absl::StatusOr<std::vector<ContainerSummary>> list =
         driver_->ListContainers({{"fn-agent-classifier", label_tag_}});
@@ -169,14 +180,7 @@ TEST_F(HotAgentDockerTest, IdleContainerIsPausedThenRemoved) {
   ASSERT_THAT(containers, SizeIs(1));
   const std::string id = containers[0].id.value;
 
-  EXPECT_THAT(PollUntil(
-                  [&] {
-                    absl::StatusOr<std::string> paused =
-                        RunDocker({"inspect", "-f", "{{.State.Paused}}", id});
-                    return paused.ok() && absl::StripAsciiWhitespace(*paused) == "true";
-                  },
-                  absl::Seconds(10), "container paused"),
-              IsOk());
+  EXPECT_THAT(AwaitPaused(id), IsOk());
   EXPECT_THAT(PollUntil([&] { return Containers().empty(); }, absl::Seconds(15),
                         "idle container removed"),
               IsOk());
@@ -185,14 +189,7 @@ TEST_F(HotAgentDockerTest, IdleContainerIsPausedThenRemoved) {
 TEST_F(HotAgentDockerTest, PausedContainerIsThawedForTheNextCall) {
   ASSERT_TRUE(Submit(MakeCall("f")).Wait().success);
   const std::string id = Containers().at(0).id.value;
-  ASSERT_THAT(PollUntil(
-                  [&] {
-                    absl::StatusOr<std::string> paused =
-                        RunDocker({"inspect", "-f", "{{.State.Paused}}", id});
-                    return paused.ok() && absl::StripAsciiWhitespace(*paused) == "true";
-                  },
-                  absl::Seconds(10), "container paused"),
-              IsOk());
+  ASSERT_THAT(AwaitPaused(id), IsOk());
 
   RecordingCallEvents& events = Submit(MakeCall("f"), "after thaw");
 
