@@ -5,6 +5,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "base/status_macros.h"
 #include "drivers/docker/attach_stream.h"
 #include "drivers/docker/create_body.h"
@@ -65,6 +66,11 @@ DockerDriver::DockerDriver(Options options, std::unique_ptr<HttpTransport> trans
       puller_(engine_, options_.pull_timeout),
       credentials_(std::move(credentials)),
       networks_(options_.networks),
+      cleaner_(engine_,
+               ImageCleaner::Options{options_.image_clean_max_size_bytes,
+                                     options_.image_clean_exempt_tags,
+                                     options_.image_clean_only_label},
+               options_.request_timeout),
       pump_(std::move(pump)) {}
 
 DockerDriver::~DockerDriver() = default;
@@ -78,6 +84,7 @@ EngineRequest DockerDriver::Request(std::string method, std::string path) const 
 }
 
 absl::StatusOr<ContainerId> DockerDriver::Create(const ContainerSpec& spec) {
+  cleaner_.Touch(spec.image, absl::Now());
   const std::string network = spec.disable_network ? "" : networks_.Pick();
   CreateContext context;
   context.options = &options_;

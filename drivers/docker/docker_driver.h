@@ -14,6 +14,7 @@
 #include "drivers/docker/engine_client.h"
 #include "drivers/docker/engine_replies.h"
 #include "drivers/docker/http_transport.h"
+#include "drivers/docker/image_cleaner.h"
 #include "drivers/docker/image_puller.h"
 #include "drivers/docker/log_pump.h"
 #include "drivers/docker/network_picker.h"
@@ -66,6 +67,11 @@ class DockerDriver final : public Driver {
   // be removed is logged and skipped; Unavailable only if the engine cannot list.
   absl::StatusOr<int> RemoveOrphans() override;
 
+  // One pass of the image cleaner (options.image_clean_max_size_bytes > 0): removes least
+  // recently used images no container uses while the image store is over the mark. Returns
+  // how many were removed (0 when disabled). For the runner's periodic Tick().
+  absl::StatusOr<int> CleanImages() { return cleaner_.Tick(); }
+
   // Lists images (GET /images/json).
   absl::StatusOr<std::vector<ImageInfo>> ListImages();
   // Deletes an image by id or name without force. NotFound if it is gone; FailedPrecondition
@@ -93,6 +99,7 @@ class DockerDriver final : public Driver {
   ImagePuller puller_;
   const RegistryCredentials credentials_;
   NetworkPicker networks_;
+  ImageCleaner cleaner_;
   bool cgroup_v1_ = true;             // set in Create(), before the driver is shared
   std::string api_version_at_start_;  // likewise
   absl::Mutex mu_;

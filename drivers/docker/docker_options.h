@@ -60,6 +60,9 @@ struct DockerDriverOptions {
   // FN_IMAGE_CLEAN_EXEMPT_TAGS (whitespace-separated "repo:tag" never removed).
   int64_t image_clean_max_size_bytes = 0;
   std::vector<std::string> image_clean_exempt_tags;
+  // Only images with this label ("key=value") are cleaned; empty = all. Not an fn variable:
+  // for tests, and engines shared with other software.
+  std::string image_clean_only_label;
 };
 
 // Returns the value of an environment variable, nullopt when it is not set.
