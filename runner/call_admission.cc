@@ -73,10 +73,13 @@ std::variant<Call, AdmissionError> AdmitTryCall(const TryCall& try_call,
       return Refuse(FnError{FnErrorCode(fits), std::string(fits.message()), false});
     }
   }
+  // Not in the JSON: the LB's slot key and per-call extensions (FN_REGISTRY_TOKEN, ...).
+  call.extensions.insert(try_call.extensions().begin(), try_call.extensions().end());
   if (!try_call.slot_hash_id().empty()) {
     if (std::optional<std::string> bad = GoHexDecodeError(try_call.slot_hash_id())) {
       return Refuse(FnError{0, *std::move(bad), false}, std::move(call));
     }
+    call.slot_hash_id = try_call.slot_hash_id();
   }
   if (call.type == CallType::kDetached && !policy.enable_detach) {
     return Refuse(FnError{501, "Detach call functions are not supported on this server", false},

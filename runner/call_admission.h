@@ -33,7 +33,8 @@ struct AdmissionError {
 };
 
 // Runs fn's checks in fn's order: JSON (ParseCall), the reserved status image, the call's
-// resources against the machine, slot_hash_id hex, detached support, then draining.
+// resources against the machine, slot_hash_id hex, detached support, then draining. The
+// admitted Call also carries the TryCall's slot_hash_id and extensions.
 std::variant<Call, AdmissionError> AdmitTryCall(const TryCall& try_call,
                                                 const AdmissionPolicy& policy);
 

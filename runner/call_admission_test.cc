@@ -34,6 +34,17 @@ TEST(CallAdmissionTest, AdmitsAValidCall) {
   EXPECT_EQ(std::get<Call>(result).id.value, "c1");
 }
 
+TEST(CallAdmissionTest, CopiesSlotHashAndExtensionsIntoTheCall) {
+  TryCall t = Try(CallJson(), "0aff");
+  (*t.mutable_extensions())["FN_REGISTRY_TOKEN"] = "secret";
+
+  std::variant<Call, AdmissionError> result = AdmitTryCall(t, {});
+
+  ASSERT_TRUE(std::holds_alternative<Call>(result));
+  EXPECT_EQ(std::get<Call>(result).slot_hash_id, "0aff");
+  EXPECT_EQ(std::get<Call>(result).extensions.at("FN_REGISTRY_TOKEN"), "secret");
+}
+
 TEST(CallAdmissionTest, RefusalsCarryFnCodesAndStrings) {
   struct Case {
     std::string name;
