@@ -30,17 +30,17 @@ class LogSink {
 // every container (user, capabilities, pids, ulimits, read-only root, networks, the runner's
 // own labels) is the driver's configuration, not part of the spec.
 struct ContainerSpec {
-  std::string name;                      // unique container name; the agent's container key
-  std::string image;                     // exactly as configured on the function
-  std::vector<std::string> env;          // "KEY=value"
-  int64_t memory_mb = 0;                 // hard limit, swap equal to it; 0 = unlimited
-  int64_t milli_cpus = 0;                // CPU quota in mCPU; 0 = unlimited
-  int64_t tmpfs_mb = 0;                  // size of the /tmp tmpfs; 0 = engine default
-  std::string iofs_host_dir;             // bound read-write at /tmp/iofs when not empty
+  std::string name;                           // unique container name; the agent's container key
+  std::string image;                          // exactly as configured on the function
+  std::vector<std::string> env;               // "KEY=value"
+  int64_t memory_mb = 0;                      // hard limit, swap equal to it; 0 = unlimited
+  int64_t milli_cpus = 0;                     // CPU quota in mCPU; 0 = unlimited
+  int64_t tmpfs_mb = 0;                       // size of the /tmp tmpfs; 0 = engine default
+  std::string iofs_host_dir;                  // bound read-write at /tmp/iofs when not empty
   std::map<std::string, std::string> labels;  // extra labels, e.g. the function's ids
-  bool disable_network = false;          // NetworkMode "none" whatever the driver's networks
-  std::string syslog_url;                // "" = no logging driver (LogConfig "none")
-  std::string syslog_tag;                // syslog tag, fn's "app_id=<app>,fn_id=<fn>"; "" = name
+  bool disable_network = false;               // NetworkMode "none" whatever the driver's networks
+  std::string syslog_url;                     // "" = no logging driver (LogConfig "none")
+  std::string syslog_tag;  // syslog tag, fn's "app_id=<app>,fn_id=<fn>"; "" = name
 };
 
 struct ExitInfo {
@@ -51,11 +51,11 @@ struct ExitInfo {
 struct ContainerStats {
   int64_t memory_usage_bytes = 0;
   int64_t memory_limit_bytes = 0;
-  absl::Duration cpu_total;              // CPU time consumed since the container started
+  absl::Duration cpu_total;  // CPU time consumed since the container started
 };
 
 struct ImageInfo {
-  std::string id;                        // "sha256:..."
+  std::string id;  // "sha256:..."
   int64_t size_bytes = 0;
   std::vector<std::string> repo_tags;
   bool declares_volumes = false;
@@ -64,13 +64,13 @@ struct ImageInfo {
 struct ContainerSummary {
   ContainerId id;
   std::string name;
-  std::string state;                     // engine state: "created", "running", "paused", ...
+  std::string state;  // engine state: "created", "running", "paused", ...
   std::map<std::string, std::string> labels;
 };
 
 // Credentials for one pull. Empty fields mean "use the driver's configured credentials".
 struct RegistryAuth {
-  std::string registry_token;            // fn's FN_REGISTRY_TOKEN call extension
+  std::string registry_token;  // fn's FN_REGISTRY_TOKEN call extension
 };
 
 // Creates and controls the containers that run functions; the only code that talks to a

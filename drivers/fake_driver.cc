@@ -47,9 +47,8 @@ void FakeDriver::Stall(Method method, absl::Notification* release) {
 
 bool FakeDriver::AwaitStalled(Method method, int count, absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
-  auto enough = [this, method, count]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return knobs_[method].stalled >= count;
-  };
+  auto enough = [this, method, count]()
+                    ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return knobs_[method].stalled >= count; };
   return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
 }
 
@@ -107,8 +106,7 @@ LogSink* FakeDriver::TakeSinkToCloseLocked(Entry& entry) {
   return entry.sink;
 }
 
-absl::Status FakeDriver::EmitLog(const ContainerId& id, LogStream stream,
-                                 absl::string_view line) {
+absl::Status FakeDriver::EmitLog(const ContainerId& id, LogStream stream, absl::string_view line) {
   LogSink* sink = nullptr;
   {
     absl::MutexLock lock(&mu_);

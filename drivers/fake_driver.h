@@ -23,8 +23,18 @@ namespace fnrunner {
 class FakeDriver final : public Driver {
  public:
   enum class Method {
-    kCreate, kAttachLogs, kStart, kWait, kPause, kUnpause, kStats, kRemove,
-    kInspectImage, kPullImage, kListContainers, kRemoveOrphans,
+    kCreate,
+    kAttachLogs,
+    kStart,
+    kWait,
+    kPause,
+    kUnpause,
+    kStats,
+    kRemove,
+    kInspectImage,
+    kPullImage,
+    kListContainers,
+    kRemoveOrphans,
   };
 
   struct Container {

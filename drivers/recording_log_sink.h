@@ -31,9 +31,8 @@ class RecordingLogSink final : public LogSink {
   // Waits until at least `count` lines arrived; false after `timeout`.
   bool AwaitLines(size_t count, absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
-    auto enough = [this, count]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return lines_.size() >= count;
-    };
+    auto enough = [this, count]()
+                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return lines_.size() >= count; };
     return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
   }
   bool AwaitClosed(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_) {

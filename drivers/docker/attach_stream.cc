@@ -20,8 +20,8 @@ namespace {
 constexpr size_t kMaxReplyBytes = 64 * 1024;
 
 absl::Status Errno(absl::string_view what, int err) {
-  return absl::UnavailableError(absl::StrCat("docker engine attach: ", what, ": ",
-                                             std::strerror(err)));
+  return absl::UnavailableError(
+      absl::StrCat("docker engine attach: ", what, ": ", std::strerror(err)));
 }
 
 // Waits until `fd` is ready for `events` or `deadline` passes.
@@ -67,8 +67,7 @@ absl::StatusOr<AttachConnection> OpenAttachStream(absl::string_view socket_path,
                                            "Content-Length: 0\r\n"
                                            "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n");
   for (size_t sent = 0; sent < request.size();) {
-    const ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent,
-                             MSG_NOSIGNAL);
+    const ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
     if (n > 0) {
       sent += static_cast<size_t>(n);
     } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
@@ -94,8 +93,7 @@ absl::StatusOr<AttachConnection> OpenAttachStream(absl::string_view socket_path,
     }
     if (header_end == std::string::npos) header_end = reply.find("\r\n\r\n");
     if (header_end != std::string::npos) {
-      const absl::string_view status_line = absl::string_view(reply).substr(
-          0, reply.find("\r\n"));
+      const absl::string_view status_line = absl::string_view(reply).substr(0, reply.find("\r\n"));
       std::vector<absl::string_view> parts = absl::StrSplit(status_line, ' ');
       int status = 0;
       if (parts.size() < 2 || !absl::SimpleAtoi(parts[1], &status)) {
@@ -116,8 +114,7 @@ absl::StatusOr<AttachConnection> OpenAttachStream(absl::string_view socket_path,
         absl::string_view body = absl::string_view(reply).substr(header_end + 4);
         const size_t open = body.find('{');
         const size_t close = body.rfind('}');
-        if (open != absl::string_view::npos && close != absl::string_view::npos &&
-            close > open) {
+        if (open != absl::string_view::npos && close != absl::string_view::npos && close > open) {
           body = body.substr(open, close - open + 1);  // drops chunked-encoding sizes
         }
         return StatusFromEngineReply(status, body, absl::StrCat("POST ", api_path));

@@ -27,10 +27,9 @@ absl::StatusOr<json> BuildCreateBody(const ContainerSpec& spec, const CreateCont
   if (spec.image.empty()) return absl::InvalidArgumentError("container spec has no image");
   if (spec.memory_mb < 0 || spec.memory_mb > kMaxMb || spec.milli_cpus < 0 ||
       spec.milli_cpus > kMaxMb || spec.tmpfs_mb < 0 || spec.tmpfs_mb > kMaxMb) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("container spec '", spec.name, "' has out-of-range sizes: memory_mb=",
-                     spec.memory_mb, " milli_cpus=", spec.milli_cpus,
-                     " tmpfs_mb=", spec.tmpfs_mb));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "container spec '", spec.name, "' has out-of-range sizes: memory_mb=", spec.memory_mb,
+        " milli_cpus=", spec.milli_cpus, " tmpfs_mb=", spec.tmpfs_mb));
   }
 
   json host;
@@ -81,9 +80,8 @@ absl::StatusOr<json> BuildCreateBody(const ContainerSpec& spec, const CreateCont
     host["SecurityOpt"] = json::array({"no-new-privileges"});
   }
   host["Init"] = true;
-  host["NetworkMode"] = spec.disable_network || context.network_mode.empty()
-                            ? std::string("none")
-                            : context.network_mode;
+  host["NetworkMode"] = spec.disable_network || context.network_mode.empty() ? std::string("none")
+                                                                             : context.network_mode;
   if (spec.syslog_url.empty()) {
     host["LogConfig"] = json{{"Type", "none"}, {"Config", json::object()}};
   } else {

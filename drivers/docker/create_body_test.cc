@@ -45,9 +45,9 @@ TEST(CreateBodyTest, DefaultOptionsGiveFnsIsolation) {
   EXPECT_EQ(body["AttachStdout"], true);
   EXPECT_EQ(body["AttachStdin"], false);
   EXPECT_EQ(body["Tty"], false);
-  EXPECT_EQ(body["Labels"],
-            json({{"fn-app-id", "app1"}, {"fn-agent-classifier", "tag1"},
-                  {"fn-agent-instance", "inst-1"}}));
+  EXPECT_EQ(body["Labels"], json({{"fn-app-id", "app1"},
+                                  {"fn-agent-classifier", "tag1"},
+                                  {"fn-agent-instance", "inst-1"}}));
   EXPECT_EQ(host["Memory"], 128 << 20);
   EXPECT_EQ(host["MemorySwap"], 128 << 20);
   EXPECT_EQ(host["MemorySwappiness"], 0);

@@ -36,7 +36,8 @@ class CurlTransport final : public HttpTransport {
   CurlTransport(const CurlTransport&) = delete;
   CurlTransport& operator=(const CurlTransport&) = delete;
 
-  absl::StatusOr<EngineResponse> Send(const EngineRequest& request) override ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<EngineResponse> Send(const EngineRequest& request) override
+      ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct CurlDeleter {

@@ -40,18 +40,17 @@ absl::StatusOr<std::unique_ptr<DockerDriver>> DockerDriver::Create(Options optio
 absl::StatusOr<std::unique_ptr<DockerDriver>> DockerDriver::Create(
     Options options, std::unique_ptr<HttpTransport> transport) {
   ASSIGN_OR_RETURN(RegistryCredentials credentials,
-                   RegistryCredentials::Load(options.docker_auth_json,
-                                             options.docker_config_path));
+                   RegistryCredentials::Load(options.docker_auth_json, options.docker_config_path));
   ASSIGN_OR_RETURN(std::unique_ptr<LogPump> pump, LogPump::Create(options.max_log_line_bytes));
-  std::unique_ptr<DockerDriver> driver(new DockerDriver(
-      std::move(options), std::move(transport), std::move(pump), std::move(credentials)));
+  std::unique_ptr<DockerDriver> driver(new DockerDriver(std::move(options), std::move(transport),
+                                                        std::move(pump), std::move(credentials)));
   RETURN_IF_ERROR(driver->engine_.Negotiate());
   driver->api_version_at_start_ = driver->engine_.ApiVersion();
-  ASSIGN_OR_RETURN(json info, driver->engine_.SendJson(driver->Request("GET", "/info"),
-                                                       "GET /info"));
+  ASSIGN_OR_RETURN(json info,
+                   driver->engine_.SendJson(driver->Request("GET", "/info"), "GET /info"));
   // CgroupVersion exists since API 1.40; "2" is the only value that changes what we send.
-  driver->cgroup_v1_ = !(info.is_object() && info.contains("CgroupVersion") &&
-                         info["CgroupVersion"] == "2");
+  driver->cgroup_v1_ =
+      !(info.is_object() && info.contains("CgroupVersion") && info["CgroupVersion"] == "2");
   LOG(INFO) << "docker driver: engine API " << driver->api_version_at_start_ << ", cgroup v"
             << (driver->cgroup_v1_ ? 1 : 2) << ", instance " << driver->instance_id_;
   return driver;
@@ -66,11 +65,11 @@ DockerDriver::DockerDriver(Options options, std::unique_ptr<HttpTransport> trans
       puller_(engine_, options_.pull_timeout),
       credentials_(std::move(credentials)),
       networks_(options_.networks),
-      cleaner_(engine_,
-               ImageCleaner::Options{options_.image_clean_max_size_bytes,
-                                     options_.image_clean_exempt_tags,
-                                     options_.image_clean_only_label},
-               options_.request_timeout),
+      cleaner_(
+          engine_,
+          ImageCleaner::Options{options_.image_clean_max_size_bytes,
+                                options_.image_clean_exempt_tags, options_.image_clean_only_label},
+          options_.request_timeout),
       pump_(std::move(pump)) {}
 
 DockerDriver::~DockerDriver() = default;
@@ -130,11 +129,11 @@ absl::Status DockerDriver::AttachLogs(const ContainerId& id, LogSink& sink) {
 }
 
 absl::Status DockerDriver::Start(const ContainerId& id) {
-  absl::StatusOr<json> reply = engine_.SendJson(
-      Request("POST", absl::StrCat("/containers/", PathPart(id.value), "/start")),
-      absl::StrCat("starting container ", id.value));
-  if (!reply.ok() && absl::StrContains(reply.status().message(),
-                                       "failed to initialize logging driver")) {
+  absl::StatusOr<json> reply =
+      engine_.SendJson(Request("POST", absl::StrCat("/containers/", PathPart(id.value), "/start")),
+                       absl::StrCat("starting container ", id.value));
+  if (!reply.ok() &&
+      absl::StrContains(reply.status().message(), "failed to initialize logging driver")) {
     // fn's ErrSyslogUnavailable: the function's syslog endpoint is down, worth a retry.
     return absl::UnavailableError(reply.status().message());
   }
@@ -159,10 +158,10 @@ absl::StatusOr<ExitInfo> DockerDriver::Wait(const ContainerId& id, absl::Duratio
 }
 
 absl::StatusOr<ContainerState> DockerDriver::InspectState(const ContainerId& id) {
-  ASSIGN_OR_RETURN(json reply,
-                   engine_.SendJson(Request("GET", absl::StrCat("/containers/",
-                                                                PathPart(id.value), "/json")),
-                                    absl::StrCat("inspecting container ", id.value)));
+  ASSIGN_OR_RETURN(
+      json reply,
+      engine_.SendJson(Request("GET", absl::StrCat("/containers/", PathPart(id.value), "/json")),
+                       absl::StrCat("inspecting container ", id.value)));
   return ParseContainerState(reply);
 }
 
@@ -224,10 +223,10 @@ absl::Status DockerDriver::Remove(const ContainerId& id) {
 }
 
 absl::StatusOr<ImageInfo> DockerDriver::InspectImage(absl::string_view image) {
-  ASSIGN_OR_RETURN(json reply,
-                   engine_.SendJson(Request("GET", absl::StrCat("/images/", PathPart(image),
-                                                                "/json")),
-                                    absl::StrCat("inspecting image ", image)));
+  ASSIGN_OR_RETURN(
+      json reply,
+      engine_.SendJson(Request("GET", absl::StrCat("/images/", PathPart(image), "/json")),
+                       absl::StrCat("inspecting image ", image)));
   return ParseImageInspect(reply);
 }
 

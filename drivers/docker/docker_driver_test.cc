@@ -79,8 +79,8 @@ TEST_F(DockerDriverTest, NetworksAreSpreadAndReturnedOnRemove) {
   });
   engine_->Reply("DELETE", "/containers/", 204, "");
   auto network_of_last_create = [this] {
-    return json::parse(engine_->last("POST", "/containers/create").body)["HostConfig"]
-                                                                         ["NetworkMode"];
+    return json::parse(
+        engine_->last("POST", "/containers/create").body)["HostConfig"]["NetworkMode"];
   };
 
   ASSERT_THAT(driver_->Create(Spec()), IsOk());
@@ -95,16 +95,15 @@ TEST_F(DockerDriverTest, NetworksAreSpreadAndReturnedOnRemove) {
 TEST_F(DockerDriverTest, PauseIsIdempotent) {
   engine_->Reply("POST", "/containers/c/pause", 409,
                  R"({"message":"Container c is already paused"})");
-  engine_->Reply("GET", "/containers/c/json",
-                 200, R"({"State":{"Status":"paused","Paused":true}})");
+  engine_->Reply("GET", "/containers/c/json", 200,
+                 R"({"State":{"Status":"paused","Paused":true}})");
 
   EXPECT_THAT(driver_->Pause(ContainerId{"c"}), IsOk());
   EXPECT_EQ(engine_->last("POST", "/containers/c/pause").timeout, absl::Seconds(5));
 }
 
 TEST_F(DockerDriverTest, PauseOfStoppedContainerIsFailedPrecondition) {
-  engine_->Reply("POST", "/containers/c/pause", 409,
-                 R"({"message":"Container c is not running"})");
+  engine_->Reply("POST", "/containers/c/pause", 409, R"({"message":"Container c is not running"})");
   engine_->Reply("GET", "/containers/c/json", 200,
                  R"({"State":{"Status":"exited","Paused":false}})");
 
@@ -126,8 +125,7 @@ TEST_F(DockerDriverTest, RemoveOfGoneContainerIsOk) {
   engine_->Reply("DELETE", "/containers/c", 404, R"({"message":"No such container: c"})");
 
   EXPECT_THAT(driver_->Remove(ContainerId{"c"}), IsOk());
-  EXPECT_EQ(engine_->last("DELETE", "/containers/c").path,
-            "/v1.41/containers/c?force=1&v=1");
+  EXPECT_EQ(engine_->last("DELETE", "/containers/c").path, "/v1.41/containers/c?force=1&v=1");
 }
 
 TEST_F(DockerDriverTest, EngineDownIsUnavailable) {
@@ -231,8 +229,8 @@ std::string AuthHeaderJson(const EngineRequest& request) {
 
 TEST_F(DockerDriverTest, PullUsesRegistryTokenElseConfiguredCredentials) {
   DockerDriver::Options options;
-  options.docker_auth_json = absl::StrCat(R"({"auths":{"reg.io":{"auth":")",
-                                          absl::Base64Escape("u:p"), R"("}}})");
+  options.docker_auth_json =
+      absl::StrCat(R"({"auths":{"reg.io":{"auth":")", absl::Base64Escape("u:p"), R"("}}})");
   Start(options);
   engine_->Reply("POST", "/images/create", 200, "{}\n");
 

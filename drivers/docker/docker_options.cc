@@ -24,8 +24,7 @@ std::optional<std::string> Get(const EnvLookup& lookup, absl::string_view name) 
 }
 
 absl::Status Invalid(absl::string_view name, absl::string_view value, absl::string_view want) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(name, "='", value, "': expected ", want));
+  return absl::InvalidArgumentError(absl::StrCat(name, "='", value, "': expected ", want));
 }
 
 // Empty or unset keeps `*out`.
@@ -65,8 +64,7 @@ absl::Status ReadBool(const EnvLookup& lookup, absl::string_view name, bool* out
   const std::string v = *value;
   if (v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True") {
     *out = true;
-  } else if (v == "0" || v == "f" || v == "F" || v == "false" || v == "FALSE" ||
-             v == "False") {
+  } else if (v == "0" || v == "f" || v == "F" || v == "false" || v == "FALSE" || v == "False") {
     *out = false;
   } else {
     return Invalid(name, v, "a boolean (1/0, t/f, true/false)");
@@ -115,8 +113,8 @@ absl::StatusOr<DockerDriverOptions> DockerDriverOptionsFromEnv(const EnvLookup& 
   RETURN_IF_ERROR(ReadInt(lookup, "FN_MAX_TMPFS_INODES", &o.max_tmpfs_inodes));
   RETURN_IF_ERROR(ReadInt(lookup, "FN_MAX_FS_SIZE_MB", &o.max_fs_size_mb));
   RETURN_IF_ERROR(ReadBool(lookup, "FN_DISABLE_READONLY_ROOTFS", &o.disable_readonly_rootfs));
-  RETURN_IF_ERROR(ReadBool(lookup, "FN_DISABLE_UNPRIVILEGED_CONTAINERS",
-                           &o.disable_unprivileged_containers));
+  RETURN_IF_ERROR(
+      ReadBool(lookup, "FN_DISABLE_UNPRIVILEGED_CONTAINERS", &o.disable_unprivileged_containers));
   if (std::optional<std::string> v = Get(lookup, "FN_DOCKER_NETWORKS")) o.networks = Words(*v);
   if (std::optional<std::string> v = Get(lookup, "FN_CONTAINER_LABEL_TAG")) {
     o.container_label_tag = *v;

@@ -19,15 +19,15 @@ struct DockerDriverOptions {
   std::string socket_path = "/var/run/docker.sock";
 
   // Isolation (spec §5.1).
-  int64_t max_pids = 50;                              // FN_MAX_PIDS; 0 = unlimited
+  int64_t max_pids = 50;  // FN_MAX_PIDS; 0 = unlimited
   // Ulimits, soft = hard. nullopt skips the ulimit (fn: a value above the int64 range).
   std::optional<int64_t> max_open_files = 350;        // FN_MAX_OPEN_FILES (nofile)
   std::optional<int64_t> max_locked_memory = 65536;   // FN_MAX_LOCKED_MEMORY (memlock)
   std::optional<int64_t> max_pending_signals = 5000;  // FN_MAX_PENDING_SIGNALS (sigpending)
   std::optional<int64_t> max_message_queue = 819200;  // FN_MAX_MESSAGE_QUEUE (msgqueue)
-  int64_t max_tmpfs_inodes = 0;                // FN_MAX_TMPFS_INODES; 0 = tmpfs default
-  int64_t max_fs_size_mb = 0;                  // FN_MAX_FS_SIZE_MB (StorageOpt size); 0 = off
-  bool disable_readonly_rootfs = false;        // FN_DISABLE_READONLY_ROOTFS
+  int64_t max_tmpfs_inodes = 0;                       // FN_MAX_TMPFS_INODES; 0 = tmpfs default
+  int64_t max_fs_size_mb = 0;                    // FN_MAX_FS_SIZE_MB (StorageOpt size); 0 = off
+  bool disable_readonly_rootfs = false;          // FN_DISABLE_READONLY_ROOTFS
   bool disable_unprivileged_containers = false;  // FN_DISABLE_UNPRIVILEGED_CONTAINERS
   // FN_DOCKER_NETWORKS (whitespace-separated). Empty: containers get no network at all
   // (NetworkMode "none"). Otherwise each container joins the least-used of these; "bridge"

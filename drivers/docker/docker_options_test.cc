@@ -99,16 +99,17 @@ TEST_P(DockerDriverOptionsErrorTest, NamesTheVariable) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.name)));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Table, DockerDriverOptionsErrorTest,
-    ::testing::Values(BadCase{"FN_MAX_PIDS", "many"}, BadCase{"FN_MAX_PIDS", "-3"},
-                      BadCase{"FN_MAX_OPEN_FILES", ""}, BadCase{"FN_MAX_MESSAGE_QUEUE", "x"},
-                      BadCase{"FN_DISABLE_READONLY_ROOTFS", "yes"},
-                      BadCase{"FN_HOT_PULL_TIMEOUT_MSECS", "10s"},
-                      BadCase{"DOCKER_HOST", "tcp://1.2.3.4:2375"}),
-    [](const ::testing::TestParamInfo<BadCase>& info) {
-      return info.param.name + "_" + std::to_string(info.index);
-    });
+INSTANTIATE_TEST_SUITE_P(Table, DockerDriverOptionsErrorTest,
+                         ::testing::Values(BadCase{"FN_MAX_PIDS", "many"},
+                                           BadCase{"FN_MAX_PIDS", "-3"},
+                                           BadCase{"FN_MAX_OPEN_FILES", ""},
+                                           BadCase{"FN_MAX_MESSAGE_QUEUE", "x"},
+                                           BadCase{"FN_DISABLE_READONLY_ROOTFS", "yes"},
+                                           BadCase{"FN_HOT_PULL_TIMEOUT_MSECS", "10s"},
+                                           BadCase{"DOCKER_HOST", "tcp://1.2.3.4:2375"}),
+                         [](const ::testing::TestParamInfo<BadCase>& info) {
+                           return info.param.name + "_" + std::to_string(info.index);
+                         });
 
 }  // namespace
 }  // namespace fnrunner

@@ -104,9 +104,9 @@ absl::Status EngineClient::Negotiate() {
         absl::StrCat("GET /version: unparsable ApiVersion '", daemon_version, "'"));
   }
   if (*minor < kMinMinorVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("docker engine API ", daemon_version, " is older than 1.",
-                     kMinMinorVersion, " (Docker 19.03)"));
+    return absl::FailedPreconditionError(absl::StrCat("docker engine API ", daemon_version,
+                                                      " is older than 1.", kMinMinorVersion,
+                                                      " (Docker 19.03)"));
   }
   absl::MutexLock lock(&mu_);
   version_ = absl::StrCat("1.", std::min(*minor, kMaxMinorVersion));
@@ -119,7 +119,7 @@ std::string EngineClient::ApiVersion() {
 }
 
 absl::StatusOr<EngineResponse> EngineClient::Send(EngineRequest request,
-                                                absl::StatusCode timeout_code) {
+                                                  absl::StatusCode timeout_code) {
   std::string version = ApiVersion();
   if (version.empty()) {
     // The engine was down when we last tried; a daemon that came back may be another
@@ -133,9 +133,8 @@ absl::StatusOr<EngineResponse> EngineClient::Send(EngineRequest request,
   if (reply.ok()) return reply;
   const absl::Status& error = reply.status();
   if (absl::IsDeadlineExceeded(error)) {
-    return absl::Status(timeout_code,
-                        absl::StrCat(what, ": docker engine gave no answer within ",
-                                     absl::FormatDuration(request.timeout)));
+    return absl::Status(timeout_code, absl::StrCat(what, ": docker engine gave no answer within ",
+                                                   absl::FormatDuration(request.timeout)));
   }
   if (absl::IsUnavailable(error)) {
     return absl::UnavailableError(absl::StrCat("docker engine: ", error.message()));

@@ -16,8 +16,7 @@ namespace fnrunner {
 // Maps an engine reply to a status: 2xx and 304 are OK; 400 InvalidArgument, 401/403
 // PermissionDenied, 404 NotFound, 409 FailedPrecondition, other 4xx InvalidArgument,
 // 500 Internal, 502/503/504 Unavailable. The message is "<what>: <engine message>".
-absl::Status StatusFromEngineReply(int http_status, absl::string_view body,
-                                   absl::string_view what);
+absl::Status StatusFromEngineReply(int http_status, absl::string_view body, absl::string_view what);
 // Percent-encodes everything but RFC 3986 unreserved characters and those in `keep`.
 std::string UrlEncode(absl::string_view text, absl::string_view keep = "");
 

@@ -46,11 +46,10 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{401, R"({"message":"who"})", absl::StatusCode::kPermissionDenied, "who"},
         ErrorCase{404, R"({"message":"No such container: x"})", absl::StatusCode::kNotFound,
                   "No such container: x"},
-        ErrorCase{409, R"({"message":"is not running"})",
-                  absl::StatusCode::kFailedPrecondition, "is not running"},
+        ErrorCase{409, R"({"message":"is not running"})", absl::StatusCode::kFailedPrecondition,
+                  "is not running"},
         ErrorCase{422, "", absl::StatusCode::kInvalidArgument, "HTTP 422"},
-        ErrorCase{500, R"({"message":"oci runtime"})", absl::StatusCode::kInternal,
-                  "oci runtime"},
+        ErrorCase{500, R"({"message":"oci runtime"})", absl::StatusCode::kInternal, "oci runtime"},
         ErrorCase{503, "not json at all", absl::StatusCode::kUnavailable, "not json at all"},
         ErrorCase{504, "", absl::StatusCode::kUnavailable, "HTTP 504"}),
     [](const ::testing::TestParamInfo<ErrorCase>& info) {
@@ -121,8 +120,7 @@ TEST(EngineClientTest, TimeoutIsUnavailableUnlessCallerSaysOtherwise) {
 
   EXPECT_THAT(engine.Send(Req("POST", "/containers/x/pause")),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("no answer")));
-  EXPECT_THAT(engine.Send(Req("POST", "/containers/x/wait"),
-                          absl::StatusCode::kDeadlineExceeded),
+  EXPECT_THAT(engine.Send(Req("POST", "/containers/x/wait"), absl::StatusCode::kDeadlineExceeded),
               StatusIs(absl::StatusCode::kDeadlineExceeded));
 }
 
@@ -131,8 +129,7 @@ TEST(EngineClientTest, SendJsonRejectsNonJsonReply) {
   transport.Reply("GET", "/info", 200, "<html>");
   EngineClient engine(transport, absl::Seconds(1));
 
-  EXPECT_THAT(engine.SendJson(Req("GET", "/info"), "info"),
-              StatusIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(engine.SendJson(Req("GET", "/info"), "info"), StatusIs(absl::StatusCode::kInternal));
 }
 
 TEST(UrlEncodeTest, KeepsUnreservedAndRequestedCharacters) {

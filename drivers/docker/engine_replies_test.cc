@@ -49,8 +49,7 @@ TEST(EngineRepliesTest, StatsOfStoppedContainerAreZero) {
 TEST(EngineRepliesTest, WrongTypesAreIgnoredOrInternal) {
   EXPECT_THAT(ParseStats(json::array()), StatusIs(absl::StatusCode::kInternal));
   EXPECT_THAT(ParseStats(json::parse(R"({"memory_stats": {"usage": "lots"}})")), IsOk());
-  EXPECT_THAT(ParseWait(json::parse(R"({"Error": null})")),
-              StatusIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(ParseWait(json::parse(R"({"Error": null})")), StatusIs(absl::StatusCode::kInternal));
   EXPECT_THAT(ParseImageInspect(json::parse(R"({"Id": 5})")),
               StatusIs(absl::StatusCode::kInternal));
   EXPECT_THAT(ParseContainerState(json::parse(R"({"State": "running"})")),

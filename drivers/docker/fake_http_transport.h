@@ -35,7 +35,8 @@ class FakeHttpTransport final : public HttpTransport {
   EngineRequest last(const std::string& method, const std::string& path_prefix)
       ABSL_LOCKS_EXCLUDED(mu_);
 
-  absl::StatusOr<EngineResponse> Send(const EngineRequest& request) override ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<EngineResponse> Send(const EngineRequest& request) override
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // "/v1.41/containers/x" -> "/containers/x".
   static std::string Unversioned(const std::string& path);

@@ -74,7 +74,8 @@ absl::StatusOr<int> ImageCleaner::Tick() {
           continue;
         }
       }
-      c.unique_bytes = std::max<int64_t>(0, IntField(image, "Size") - IntField(image, "SharedSize"));
+      c.unique_bytes =
+          std::max<int64_t>(0, IntField(image, "Size") - IntField(image, "SharedSize"));
       for (const std::string& tag : c.tags) {
         if (auto it = last_used_.find(tag); it != last_used_.end()) {
           c.last_used = std::max(c.last_used, it->second);
@@ -84,8 +85,9 @@ absl::StatusOr<int> ImageCleaner::Tick() {
     }
   }
   // Least recently used first; never-used images (InfinitePast) before any used one.
-  std::stable_sort(candidates.begin(), candidates.end(),
-                   [](const Candidate& a, const Candidate& b) { return a.last_used < b.last_used; });
+  std::stable_sort(
+      candidates.begin(), candidates.end(),
+      [](const Candidate& a, const Candidate& b) { return a.last_used < b.last_used; });
 
   int removed = 0;
   for (const Candidate& c : candidates) {

@@ -23,8 +23,8 @@ namespace fnrunner {
 class ImageCleaner {
  public:
   struct Options {
-    int64_t max_size_bytes = 0;              // 0 disables the cleaner
-    std::vector<std::string> exempt_tags;    // "repo:tag" never removed
+    int64_t max_size_bytes = 0;            // 0 disables the cleaner
+    std::vector<std::string> exempt_tags;  // "repo:tag" never removed
     // Only images carrying this label ("key=value") are candidates; empty = all images.
     // For tests, and for an engine shared with other software.
     std::string only_label;

@@ -50,9 +50,8 @@ class ImageCleanerTest : public ::testing::Test {
 };
 
 TEST_F(ImageCleanerTest, RemovesLeastRecentlyUsedUntilUnderTheMark) {
-  ImageCleaner cleaner(engine_, Opts(30 * kMb, {"keep:1"}),
-                       absl::Seconds(1));
-  cleaner.Touch("multi", t0_);                         // "multi" means multi:latest
+  ImageCleaner cleaner(engine_, Opts(30 * kMb, {"keep:1"}), absl::Seconds(1));
+  cleaner.Touch("multi", t0_);  // "multi" means multi:latest
   cleaner.Touch("fresh:1", t0_ + absl::Seconds(5));
   cleaner.Touch("old:1", t0_ + absl::Seconds(1));
 

@@ -37,7 +37,8 @@ absl::Status PullError(absl::string_view image, absl::string_view message,
   }
   if (absl::StrContains(lower, "no such host") || absl::StrContains(lower, "dial tcp") ||
       absl::StrContains(lower, "connection refused") || absl::StrContains(lower, "timeout") ||
-      absl::StrContains(lower, "i/o timeout") || absl::StrContains(lower, "network is unreachable") ||
+      absl::StrContains(lower, "i/o timeout") ||
+      absl::StrContains(lower, "network is unreachable") ||
       absl::StrContains(lower, "tls handshake")) {
     return absl::UnavailableError(text);
   }
@@ -54,7 +55,8 @@ void PullProgressScanner::Feed(absl::string_view bytes) {
       if (partial_.size() + bytes.size() <= kMaxProgressLine) absl::StrAppend(&partial_, bytes);
       return;
     }
-    if (partial_.size() + newline <= kMaxProgressLine) absl::StrAppend(&partial_, bytes.substr(0, newline));
+    if (partial_.size() + newline <= kMaxProgressLine)
+      absl::StrAppend(&partial_, bytes.substr(0, newline));
     Line(partial_);
     partial_.clear();
     bytes.remove_prefix(newline + 1);
@@ -79,9 +81,8 @@ void PullProgressScanner::Line(absl::string_view line) {
   auto detail = parsed.find("errorDetail");
   if (detail != parsed.end() && detail->is_object()) {
     auto message = detail->find("message");
-    error_ = (message != detail->end() && message->is_string())
-                 ? message->get<std::string>()
-                 : std::string("unknown pull error");
+    error_ = (message != detail->end() && message->is_string()) ? message->get<std::string>()
+                                                                : std::string("unknown pull error");
   }
 }
 
@@ -119,9 +120,8 @@ absl::Status ImagePuller::Pull(absl::string_view image, const std::string& auth_
 
 bool ImagePuller::AwaitCallers(int callers, absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
-  auto enough = [this, callers]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return callers_ >= callers;
-  };
+  auto enough = [this, callers]()
+                    ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return callers_ >= callers; };
   return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
 }
 
@@ -154,14 +154,14 @@ absl::Status ImagePuller::PullOnce(absl::string_view image, const std::string& a
   status_seen = reply->status;
   scanner.Finish();
   if (status_seen < 200 || status_seen >= 300) {
-    const absl::Status engine = StatusFromEngineReply(
-        status_seen, error_body, absl::StrCat("pulling image '", image, "'"));
+    const absl::Status engine =
+        StatusFromEngineReply(status_seen, error_body, absl::StrCat("pulling image '", image, "'"));
     // 4xx keep the engine's code (404 unknown image, 401/403 credentials); a 500 is the
     // engine relaying a registry problem, which the message classifies.
     if (status_seen >= 400 && status_seen < 500 && status_seen != 404) return engine;
-    return PullError(image, EngineMessage(error_body),
-                     status_seen == 404 ? absl::StatusCode::kNotFound
-                                        : absl::StatusCode::kUnavailable);
+    return PullError(
+        image, EngineMessage(error_body),
+        status_seen == 404 ? absl::StatusCode::kNotFound : absl::StatusCode::kUnavailable);
   }
   if (!scanner.error().empty()) {
     return PullError(image, scanner.error(), absl::StatusCode::kUnavailable);

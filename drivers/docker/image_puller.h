@@ -20,8 +20,7 @@ namespace fnrunner {
 class ImagePuller {
  public:
   // `engine` must outlive the puller.
-  ImagePuller(EngineClient& engine, absl::Duration timeout)
-      : engine_(engine), timeout_(timeout) {}
+  ImagePuller(EngineClient& engine, absl::Duration timeout) : engine_(engine), timeout_(timeout) {}
 
   // Pulls `image` with `auth_header` (an X-Registry-Auth value, "" for none). Blocks until
   // the pull ends. NotFound if the registry does not have the image, PermissionDenied if it

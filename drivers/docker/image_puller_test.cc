@@ -17,7 +17,9 @@ using ::testing::HasSubstr;
 
 TEST(ImagePullerTest, SendsFromImageTagAndAuthHeader) {
   FakeHttpTransport transport;
-  transport.Reply("POST", "/images/create", 200, R"({"status":"Pulling"})" "\n");
+  transport.Reply("POST", "/images/create", 200,
+                  R"({"status":"Pulling"})"
+                  "\n");
   EngineClient engine(transport, absl::Seconds(1));
   ImagePuller puller(engine, absl::Seconds(5));
 
@@ -81,11 +83,12 @@ TEST(ImagePullerTest, ConcurrentPullsOfOneImageShareOneRequest) {
   FakeHttpTransport transport;
   absl::Notification release;
   std::atomic<int> engine_pulls{0};
-  transport.On("POST", "/images/create", [&](const EngineRequest&) -> absl::StatusOr<EngineResponse> {
-    ++engine_pulls;
-    release.WaitForNotification();
-    return EngineResponse{200, "{\"status\":\"done\"}\n"};
-  });
+  transport.On("POST", "/images/create",
+               [&](const EngineRequest&) -> absl::StatusOr<EngineResponse> {
+                 ++engine_pulls;
+                 release.WaitForNotification();
+                 return EngineResponse{200, "{\"status\":\"done\"}\n"};
+               });
   EngineClient engine(transport, absl::Seconds(1));
   ImagePuller puller(engine, absl::Seconds(5));
   ASSERT_THAT(engine.Negotiate(), IsOk());

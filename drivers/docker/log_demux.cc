@@ -17,14 +17,14 @@ absl::Status LogDemuxer::Feed(absl::string_view bytes, Emit emit) {
       header_len_ = 0;
       const auto* h = reinterpret_cast<const unsigned char*>(header_);
       if (h[1] != 0 || h[2] != 0 || h[3] != 0 || h[0] > 3) {
-        return absl::InternalError(absl::StrCat(
-            "attach stream: corrupt frame header (stream byte ", static_cast<int>(h[0]), ")"));
+        return absl::InternalError(absl::StrCat("attach stream: corrupt frame header (stream byte ",
+                                                static_cast<int>(h[0]), ")"));
       }
       // 0 is stdin (Docker's own demuxer treats it as stdout), 3 is the engine's
       // "system error" stream (API >= 1.42), which belongs with stderr.
       stream_ = (h[0] == 2 || h[0] == 3) ? LogStream::kStderr : LogStream::kStdout;
-      payload_left_ = (uint32_t{h[4]} << 24) | (uint32_t{h[5]} << 16) |
-                      (uint32_t{h[6]} << 8) | uint32_t{h[7]};
+      payload_left_ =
+          (uint32_t{h[4]} << 24) | (uint32_t{h[5]} << 16) | (uint32_t{h[6]} << 8) | uint32_t{h[7]};
       continue;
     }
     const size_t take = std::min<size_t>(payload_left_, bytes.size());

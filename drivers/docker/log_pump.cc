@@ -111,9 +111,7 @@ absl::Status LogPump::Remove(const ContainerId& id) {
   Wake();
   absl::MutexLock lock(&mu_);
   // The pump erases the stream only after its last sink call (Finalize).
-  auto gone = [this, &id]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !streams_.contains(id);
-  };
+  auto gone = [this, &id]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !streams_.contains(id); };
   mu_.Await(absl::Condition(&gone));
   return absl::OkStatus();
 }

@@ -145,8 +145,8 @@ TEST(LogPumpTest, FloodKeepsBufferedBytesBoundedAndOtherStreamsFlowing) {
     for (int i = 0; i < 200; ++i) {
       size_t sent = 0;
       while (sent < chunk.size()) {
-        ssize_t n = ::send(flood.engine.get(), chunk.data() + sent, chunk.size() - sent,
-                           MSG_NOSIGNAL);
+        ssize_t n =
+            ::send(flood.engine.get(), chunk.data() + sent, chunk.size() - sent, MSG_NOSIGNAL);
         if (n > 0) sent += static_cast<size_t>(n);
         if (n < 0 && errno != EAGAIN) return;
         if (n < 0) {  // socket buffer full until the pump drains it

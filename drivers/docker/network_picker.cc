@@ -4,8 +4,7 @@
 
 namespace fnrunner {
 
-NetworkPicker::NetworkPicker(std::vector<std::string> networks)
-    : networks_(std::move(networks)) {}
+NetworkPicker::NetworkPicker(std::vector<std::string> networks) : networks_(std::move(networks)) {}
 
 std::string NetworkPicker::Pick() {
   if (networks_.empty()) return "";

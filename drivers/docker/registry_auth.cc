@@ -67,8 +67,7 @@ ImageRef ParseImageRef(absl::string_view image) {
   const size_t slash = name.find('/');
   if (slash != absl::string_view::npos) {
     absl::string_view first = name.substr(0, slash);
-    if (absl::StrContains(first, '.') || absl::StrContains(first, ':') ||
-        first == "localhost") {
+    if (absl::StrContains(first, '.') || absl::StrContains(first, ':') || first == "localhost") {
       ref.registry = std::string(first);
       name = name.substr(slash + 1);
     }
@@ -146,8 +145,8 @@ absl::StatusOr<RegistryCredentials> RegistryCredentials::Parse(absl::string_view
   return credentials;
 }
 
-absl::StatusOr<RegistryCredentials> RegistryCredentials::Load(
-    absl::string_view docker_auth_json, absl::string_view config_path) {
+absl::StatusOr<RegistryCredentials> RegistryCredentials::Load(absl::string_view docker_auth_json,
+                                                              absl::string_view config_path) {
   if (!docker_auth_json.empty()) return Parse(docker_auth_json, "FN_DOCKER_AUTH");
   if (config_path.empty()) return RegistryCredentials();
   std::ifstream file{std::string(config_path)};

@@ -30,14 +30,13 @@ TEST_P(ImageRefTest, Splits) {
 
 INSTANTIATE_TEST_SUITE_P(
     Table, ImageRefTest,
-    ::testing::Values(
-        RefCase{"busybox", "", "library/busybox", "latest", "library/busybox"},
-        RefCase{"busybox:1.36", "", "library/busybox", "1.36", "library/busybox"},
-        RefCase{"fn-test/fdk:latest", "", "fn-test/fdk", "latest", "fn-test/fdk"},
-        RefCase{"reg.example.com:5000/team/app", "reg.example.com:5000", "team/app", "latest",
-                "reg.example.com:5000/team/app"},
-        RefCase{"localhost/app:v2", "localhost", "app", "v2", "localhost/app"},
-        RefCase{"app@sha256:abcd", "", "library/app", "sha256:abcd", "library/app"}),
+    ::testing::Values(RefCase{"busybox", "", "library/busybox", "latest", "library/busybox"},
+                      RefCase{"busybox:1.36", "", "library/busybox", "1.36", "library/busybox"},
+                      RefCase{"fn-test/fdk:latest", "", "fn-test/fdk", "latest", "fn-test/fdk"},
+                      RefCase{"reg.example.com:5000/team/app", "reg.example.com:5000", "team/app",
+                              "latest", "reg.example.com:5000/team/app"},
+                      RefCase{"localhost/app:v2", "localhost", "app", "v2", "localhost/app"},
+                      RefCase{"app@sha256:abcd", "", "library/app", "sha256:abcd", "library/app"}),
     [](const ::testing::TestParamInfo<RefCase>& info) { return std::to_string(info.index); });
 
 json Decode(const std::string& header) {
@@ -68,10 +67,10 @@ TEST(RegistryAuthTest, EncodesUrlSafeBase64JsonWithoutEmptyFields) {
 TEST(RegistryAuthTest, EmptyAuthSendsNoHeader) { EXPECT_EQ(EncodeRegistryAuth({}), ""); }
 
 TEST(RegistryCredentialsTest, MatchesRegistryAndParentDomains) {
-  const std::string config = absl::StrCat(
-      R"({"auths":{"https://a.reg.example.com/v1/":{"auth":")",
-      absl::Base64Escape("alice:secret"), R"("},)",
-      R"("https://index.docker.io/v1/":{"auth":")", absl::Base64Escape("hub:pw"), R"("}}})");
+  const std::string config = absl::StrCat(R"({"auths":{"https://a.reg.example.com/v1/":{"auth":")",
+                                          absl::Base64Escape("alice:secret"), R"("},)",
+                                          R"("https://index.docker.io/v1/":{"auth":")",
+                                          absl::Base64Escape("hub:pw"), R"("}}})");
   absl::StatusOr<RegistryCredentials> creds = RegistryCredentials::Parse(config, "test");
   ASSERT_THAT(creds, IsOk());
 

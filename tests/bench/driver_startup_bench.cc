@@ -67,8 +67,7 @@ class IofsDir {
 // Watches `dir` for lsnr.sock; Wait() returns when it appears.
 class SocketWatch {
  public:
-  explicit SocketWatch(const std::string& dir)
-      : fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
+  explicit SocketWatch(const std::string& dir) : fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
     ::inotify_add_watch(fd_.get(), dir.c_str(), IN_CREATE | IN_MOVED_TO);
   }
   absl::Status Wait(absl::Time deadline) {
@@ -119,8 +118,7 @@ absl::StatusOr<std::string> Run(const std::vector<std::string>& args) {
   return std::string(absl::StripTrailingAsciiWhitespace(out));
 }
 
-absl::StatusOr<absl::Duration> DriverRun(DockerDriver& driver, const std::string& image,
-                                         int run) {
+absl::StatusOr<absl::Duration> DriverRun(DockerDriver& driver, const std::string& image, int run) {
   IofsDir iofs;
   SocketWatch watch(iofs.path());
   ContainerSpec spec;
@@ -149,13 +147,40 @@ absl::StatusOr<absl::Duration> CliRun(const std::string& image, int run) {
   SocketWatch watch(iofs.path());
   const std::string name = absl::StrCat("fn-runner-test-bench-cli-", ::getpid(), "-", run);
   const absl::Time start = absl::Now();
-  absl::StatusOr<std::string> id = Run(
-      {"docker", "run", "-d", "--name", name, "--init", "--read-only", "--tmpfs", "/tmp",
-       "--user", "1000:1000", "--cap-drop", "all", "--security-opt", "no-new-privileges",
-       "--network", "none", "--memory", "128m", "--memory-swap", "128m", "--pids-limit", "50",
-       "--log-driver", "none", "--label", "fn-runner-test=1", "-v",
-       iofs.path() + ":/tmp/iofs", "-e", "FN_FORMAT=http-stream", "-e",
-       "FN_LISTENER=unix:/tmp/iofs/lsnr.sock", image});
+  absl::StatusOr<std::string> id = Run({"docker",
+                                        "run",
+                                        "-d",
+                                        "--name",
+                                        name,
+                                        "--init",
+                                        "--read-only",
+                                        "--tmpfs",
+                                        "/tmp",
+                                        "--user",
+                                        "1000:1000",
+                                        "--cap-drop",
+                                        "all",
+                                        "--security-opt",
+                                        "no-new-privileges",
+                                        "--network",
+                                        "none",
+                                        "--memory",
+                                        "128m",
+                                        "--memory-swap",
+                                        "128m",
+                                        "--pids-limit",
+                                        "50",
+                                        "--log-driver",
+                                        "none",
+                                        "--label",
+                                        "fn-runner-test=1",
+                                        "-v",
+                                        iofs.path() + ":/tmp/iofs",
+                                        "-e",
+                                        "FN_FORMAT=http-stream",
+                                        "-e",
+                                        "FN_LISTENER=unix:/tmp/iofs/lsnr.sock",
+                                        image});
   absl::Status status = id.status();
   if (status.ok()) status = watch.Wait(start + absl::Seconds(30));
   const absl::Duration elapsed = absl::Now() - start;
@@ -170,8 +195,7 @@ std::string Summary(std::vector<absl::Duration> samples) {
     const size_t i = std::min(samples.size() - 1, static_cast<size_t>(p * samples.size()));
     return absl::StrCat(absl::ToInt64Milliseconds(samples[i]));
   };
-  return absl::StrCat(pct(0.5), " | ", pct(0.9), " | ",
-                      absl::ToInt64Milliseconds(samples.back()));
+  return absl::StrCat(pct(0.5), " | ", pct(0.9), " | ", absl::ToInt64Milliseconds(samples.back()));
 }
 
 int Main(int argc, char** argv) {

@@ -45,13 +45,12 @@ class DockerDriverImageCleanerTest : public DockerDriverIntegrationTest {
       }
     }
     const std::string tar = dir->Join("image.tar");
-    const std::string command =
-        absl::StrCat("tar -C ", dir->path(), " -cf ", tar, " blob");
+    const std::string command = absl::StrCat("tar -C ", dir->path(), " -cf ", tar, " blob");
     if (std::system(command.c_str()) != 0) return absl::InternalError("tar failed");
     // A CMD so containers can be created from it (they are never started).
     return RunDocker({"import", "--change", R"(CMD ["/blob"])", "--change",
-                      "LABEL fn-runner-test=1", "--change",
-                      absl::StrCat("LABEL ", Label()), tar, ImageName(letter)})
+                      "LABEL fn-runner-test=1", "--change", absl::StrCat("LABEL ", Label()), tar,
+                      ImageName(letter)})
         .status();
   }
 

@@ -56,8 +56,8 @@ TEST_F(DockerDriverImagesTest, ConcurrentPullsOfMissingImageAllFail) {
   for (std::thread& t : pullers) t.join();
 
   for (const absl::Status& s : results) {
-    EXPECT_THAT(s, AnyOf(StatusIs(absl::StatusCode::kNotFound),
-                         StatusIs(absl::StatusCode::kUnavailable)));
+    EXPECT_THAT(
+        s, AnyOf(StatusIs(absl::StatusCode::kNotFound), StatusIs(absl::StatusCode::kUnavailable)));
   }
 }
 

@@ -12,8 +12,8 @@
 namespace fnrunner {
 namespace {
 
-using ::testing::ElementsAreArray;
 using ::testing::Each;
+using ::testing::ElementsAreArray;
 using ::testing::SizeIs;
 
 class DockerDriverLogsTest : public DockerDriverIntegrationTest {
@@ -56,10 +56,10 @@ TEST_F(DockerDriverLogsTest, CallLinesArriveInOrderPerStream) {
   absl::StatusOr<ContainerId> id = Launch(FdkSpec(iofs), sink, iofs);
   ASSERT_THAT(id, IsOk());
 
-  ASSERT_THAT(Call(iofs, {{"Fn-Call-Id", "c1"},
-                          {"Fn-Test-Log-Lines", "1000"},
-                          {"Fn-Test-Log-Stream", "both"}}),
-              IsOkAndHolds(200));
+  ASSERT_THAT(
+      Call(iofs,
+           {{"Fn-Call-Id", "c1"}, {"Fn-Test-Log-Lines", "1000"}, {"Fn-Test-Log-Stream", "both"}}),
+      IsOkAndHolds(200));
 
   ASSERT_TRUE(sink.AwaitLines(1000, absl::Seconds(20)));
   EXPECT_THAT(sink.lines(LogStream::kStdout),
@@ -74,10 +74,10 @@ TEST_F(DockerDriverLogsTest, LongLinesArriveInPiecesOfTheLimit) {
   absl::StatusOr<ContainerId> id = Launch(FdkSpec(iofs), sink, iofs);
   ASSERT_THAT(id, IsOk());
 
-  ASSERT_THAT(Call(iofs, {{"Fn-Call-Id", "c2"},
-                          {"Fn-Test-Log-Lines", "2"},
-                          {"Fn-Test-Log-Line-Bytes", "40000"}}),
-              IsOkAndHolds(200));
+  ASSERT_THAT(
+      Call(iofs,
+           {{"Fn-Call-Id", "c2"}, {"Fn-Test-Log-Lines", "2"}, {"Fn-Test-Log-Line-Bytes", "40000"}}),
+      IsOkAndHolds(200));
 
   ASSERT_TRUE(sink.AwaitLines(6, absl::Seconds(20)));
   std::vector<std::string> lines = sink.lines(LogStream::kStdout);
@@ -109,8 +109,7 @@ TEST_F(DockerDriverLogsTest, ExitClosesTheStreamAndWaitReportsTheCode) {
 TEST_F(DockerDriverLogsTest, RemoveClosesTheSinkOnceAndNothingFollows) {
   const TempDir& iofs = NewIofsDir();
   RecordingLogSink& sink = NewSink();
-  absl::StatusOr<ContainerId> id =
-      Launch(FdkSpec(iofs, {"FDK_TEST_FLOOD_STDOUT=1"}), sink, iofs);
+  absl::StatusOr<ContainerId> id = Launch(FdkSpec(iofs, {"FDK_TEST_FLOOD_STDOUT=1"}), sink, iofs);
   ASSERT_THAT(id, IsOk());
   ASSERT_TRUE(sink.AwaitLines(10, absl::Seconds(20)));
 

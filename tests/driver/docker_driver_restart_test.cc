@@ -51,8 +51,7 @@ class DockerDriverRestartTest : public DockerDriverIntegrationTest {
 };
 
 // Every driver call fails fast with Unavailable.
-void ExpectFastUnavailable(DockerDriver& driver, const ContainerSpec& spec,
-                           const ContainerId& id) {
+void ExpectFastUnavailable(DockerDriver& driver, const ContainerSpec& spec, const ContainerId& id) {
   const absl::Time start = absl::Now();
   EXPECT_THAT(driver.InspectImage(kFdkTestImage), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(driver.Create(spec), StatusIs(absl::StatusCode::kUnavailable));
@@ -60,8 +59,7 @@ void ExpectFastUnavailable(DockerDriver& driver, const ContainerSpec& spec,
   EXPECT_THAT(driver.Pause(id), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(driver.Stats(id), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(driver.ListContainers({}), StatusIs(absl::StatusCode::kUnavailable));
-  EXPECT_THAT(driver.PullImage("fn-runner-test/x:1", {}),
-              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(driver.PullImage("fn-runner-test/x:1", {}), StatusIs(absl::StatusCode::kUnavailable));
   RecordingLogSink sink;
   EXPECT_THAT(driver.AttachLogs(id, sink), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(driver.Wait(id, absl::Seconds(30)), StatusIs(absl::StatusCode::kUnavailable));

@@ -27,8 +27,8 @@ void DockerDriverIntegrationTest::SetUp() {
 void DockerDriverIntegrationTest::TearDown() {
   // Through the CLI, not the driver under test: cleanup must work even if the driver is
   // broken. Unpause first: a frozen container cannot be killed on every engine version.
-  absl::StatusOr<std::string> ids = RunDocker(
-      {"ps", "-aq", "--filter", absl::StrCat("label=fn-agent-classifier=", tag_)});
+  absl::StatusOr<std::string> ids =
+      RunDocker({"ps", "-aq", "--filter", absl::StrCat("label=fn-agent-classifier=", tag_)});
   std::vector<std::string> all = extra_containers_;
   if (ids.ok()) {
     for (absl::string_view id : absl::StrSplit(*ids, '\n', absl::SkipEmpty())) {
@@ -57,7 +57,7 @@ absl::StatusOr<std::unique_ptr<DockerDriver>> DockerDriverIntegrationTest::NewDr
 }
 
 ContainerSpec DockerDriverIntegrationTest::FdkSpec(const TempDir& iofs,
-                                                  std::vector<std::string> extra_env) {
+                                                   std::vector<std::string> extra_env) {
   ContainerSpec spec;
   spec.name = absl::StrCat(tag_, "-", ++names_);
   spec.image = kFdkTestImage;

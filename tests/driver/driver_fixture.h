@@ -36,8 +36,7 @@ class DockerDriverIntegrationTest : public ::testing::Test {
   RecordingLogSink& NewSink();
 
   // Create + AttachLogs(sink) + Start, then waits for the socket; the container's id.
-  absl::StatusOr<ContainerId> Launch(const ContainerSpec& spec, LogSink& sink,
-                                     const TempDir& iofs);
+  absl::StatusOr<ContainerId> Launch(const ContainerSpec& spec, LogSink& sink, const TempDir& iofs);
 
   // `docker inspect` of a container, parsed (independent of the driver under test).
   nlohmann::json Inspect(const std::string& id_or_name);
@@ -45,8 +44,8 @@ class DockerDriverIntegrationTest : public ::testing::Test {
   void Track(std::string id) { extra_containers_.push_back(std::move(id)); }
 
   std::string tag_;
-  std::deque<RecordingLogSink> sinks_;           // before driver_: destroyed after it
-  std::deque<TempDir> iofs_dirs_;                // likewise: binds outlive containers
+  std::deque<RecordingLogSink> sinks_;  // before driver_: destroyed after it
+  std::deque<TempDir> iofs_dirs_;       // likewise: binds outlive containers
   std::unique_ptr<DockerDriver> driver_;
 
  private:
