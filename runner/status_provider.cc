@@ -73,7 +73,21 @@ class StatusCallEvents final : public CallEvents {
     auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return result_.has_value(); };
     return mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
   }
-  // After Wait() returned true.
+  // The following after Wait() returned true.
+  CallOutcome Outcome() {
+    absl::MutexLock lock(&mu_);
+    if (result_->success) return ClassifyOutcome(nullptr, false);
+    const FnError error{result_->error_code, result_->error_message, result_->user_error};
+    return ClassifyOutcome(&error, false);
+  }
+  absl::Duration Scheduler() {
+    absl::MutexLock lock(&mu_);
+    return IsSet(result_->started_at) ? result_->scheduler : absl::ZeroDuration();
+  }
+  absl::Duration Execution() {
+    absl::MutexLock lock(&mu_);
+    return IsSet(result_->started_at) ? result_->execution : absl::ZeroDuration();
+  }
   void Fill(RunnerStatus& status) {
     absl::MutexLock lock(&mu_);
     const CallResult& r = *result_;
@@ -241,6 +255,7 @@ RunnerStatus StatusProvider::RunStatusCall(const std::string& body) {
   VLOG(1) << "status call " << call.id.value << " image=" << call.image;
 
   StatusCallEvents events;
+  metrics_.CallSubmitted();
   std::unique_ptr<CallHandle> handle = agent_.Submit(std::move(call), events);
   handle->AppendBody(body, /*last=*/true);
   {
@@ -260,6 +275,7 @@ RunnerStatus StatusProvider::RunStatusCall(const std::string& body) {
   }
   handle.reset();
   events.Fill(status);
+  metrics_.CallEnded(events.Outcome(), events.Scheduler(), events.Execution());
   return status;
 }
 
