@@ -212,8 +212,8 @@ void EngageSession::Detach() {
     detaching_ = true;
   }
   // Order matters: first no tick may enter, then no agent callback (the handle's destructor
-  // is the agent's barrier).
-  services_.tracker.Remove(this);
+  // is the agent's barrier), then the stream counts as ended.
+  services_.tracker.StopTicking(this);
   std::unique_ptr<CallHandle> handle;
   {
     absl::MutexLock lock(&mu_);
@@ -232,6 +232,7 @@ void EngageSession::Detach() {
     services_.metrics.CallEnded(CallOutcome::kCanceled, absl::ZeroDuration(),
                                 absl::ZeroDuration());
   }
+  services_.tracker.Remove(this);
 }
 
 void EngageSession::OnBodyWanted() {

@@ -13,13 +13,19 @@ void EngageTracker::Add(EngageSession* session) {
   ++counters_.requests_received;
 }
 
-void EngageTracker::Remove(EngageSession* session) {
+void EngageTracker::StopTicking(EngageSession* session) {
   absl::MutexLock lock(&mu_);
   auto unpinned = [this, session]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto it = live_.find(session);
-    return it == live_.end() || it->second == 0;
+    return it == live_.end() || it->second <= 0;
   };
   mu_.Await(absl::Condition(&unpinned));
+  if (auto it = live_.find(session); it != live_.end()) it->second = -1;
+}
+
+void EngageTracker::Remove(EngageSession* session) {
+  StopTicking(session);
+  absl::MutexLock lock(&mu_);
   if (live_.erase(session) == 0) return;
   --counters_.active;
   ++counters_.requests_handled;
@@ -66,6 +72,7 @@ void EngageTracker::Tick(absl::Time now) {
     absl::MutexLock lock(&mu_);
     sessions.reserve(live_.size());
     for (auto& [session, pins] : live_) {
+      if (pins < 0) continue;  // StopTicking() was called.
       ++pins;
       sessions.push_back(session);
     }

@@ -27,10 +27,12 @@ class EngageTracker {
   EngageTracker(const EngageTracker&) = delete;
   EngageTracker& operator=(const EngageTracker&) = delete;
 
-  // A stream starts / ends. Remove() waits until no Tick() is inside `session`, so after it
-  // returns Tick() will never touch it again.
+  // A stream starts / ends. Remove() first does what StopTicking() does.
   void Add(EngageSession* session) ABSL_LOCKS_EXCLUDED(mu_);
   void Remove(EngageSession* session) ABSL_LOCKS_EXCLUDED(mu_);
+  // Waits until no Tick() is inside `session`; afterwards Tick() never touches it again, but
+  // the stream still counts as active until Remove().
+  void StopTicking(EngageSession* session) ABSL_LOCKS_EXCLUDED(mu_);
 
   void CallStarted() ABSL_LOCKS_EXCLUDED(mu_);
   void CallEnded() ABSL_LOCKS_EXCLUDED(mu_);
@@ -52,7 +54,8 @@ class EngageTracker {
 
  private:
   absl::Mutex mu_;
-  // Live sessions and how many Tick() calls are inside each (Remove waits for zero).
+  // Live sessions and how many Tick() calls are inside each (StopTicking waits for zero, then
+  // marks the session -1: not ticked any more).
   absl::flat_hash_map<EngageSession*, int> live_ ABSL_GUARDED_BY(mu_);
   Counters counters_ ABSL_GUARDED_BY(mu_);
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
