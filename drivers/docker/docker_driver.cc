@@ -237,7 +237,14 @@ absl::Status DockerDriver::PullImage(absl::string_view image, const RegistryAuth
   } else {
     config = credentials_.Find(ParseImageRef(image).registry);
   }
-  return puller_.Pull(image, EncodeRegistryAuth(config));
+  RETURN_IF_ERROR(puller_.Pull(image, EncodeRegistryAuth(config)));
+  // The engine said yes; make sure the image is really there before the caller creates a
+  // container from it (fn maps "still missing" to a retryable busy error).
+  absl::StatusOr<ImageInfo> pulled = InspectImage(image);
+  if (absl::IsNotFound(pulled.status())) {
+    return absl::UnavailableError(absl::StrCat("image ", image, " is missing after its pull"));
+  }
+  return pulled.status();
 }
 
 absl::StatusOr<std::vector<ContainerSummary>> DockerDriver::ListContainers(

@@ -60,6 +60,7 @@ class DockerDriver final : public Driver {
   absl::Status Remove(const ContainerId& id) override ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<ImageInfo> InspectImage(absl::string_view image) override;
   // Credentials: auth.registry_token if set, else the static ones for the image's registry.
+  // Unavailable if the image is still missing after a successful pull.
   absl::Status PullImage(absl::string_view image, const RegistryAuth& auth) override;
   absl::StatusOr<std::vector<ContainerSummary>> ListContainers(
       const std::map<std::string, std::string>& labels) override;

@@ -233,6 +233,7 @@ TEST_F(DockerDriverTest, PullUsesRegistryTokenElseConfiguredCredentials) {
       absl::StrCat(R"({"auths":{"reg.io":{"auth":")", absl::Base64Escape("u:p"), R"("}}})");
   Start(options);
   engine_->Reply("POST", "/images/create", 200, "{}\n");
+  engine_->Reply("GET", "/images/", 200, R"({"Id":"sha256:1"})");
 
   ASSERT_THAT(driver_->PullImage("reg.io/app:1", RegistryAuth{"tok"}), IsOk());
   EXPECT_EQ(json::parse(AuthHeaderJson(engine_->last("POST", "/images/create"))),
@@ -242,6 +243,14 @@ TEST_F(DockerDriverTest, PullUsesRegistryTokenElseConfiguredCredentials) {
             json({{"username", "u"}, {"password", "p"}, {"serveraddress", "reg.io"}}));
   ASSERT_THAT(driver_->PullImage("other.io/app:1", RegistryAuth{}), IsOk());
   EXPECT_EQ(AuthHeaderJson(engine_->last("POST", "/images/create")), "");
+}
+
+TEST_F(DockerDriverTest, ImageMissingAfterPullIsUnavailable) {
+  engine_->Reply("POST", "/images/create", 200, "{\"status\":\"Downloaded\"}\n");
+  engine_->Reply("GET", "/images/", 404, R"({"message":"No such image: app:1"})");
+
+  EXPECT_THAT(driver_->PullImage("app:1", RegistryAuth{}),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("missing after")));
 }
 
 TEST_F(DockerDriverTest, InspectImage) {
