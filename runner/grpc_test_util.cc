@@ -20,7 +20,7 @@ TestRunner::TestRunner(TestRunnerOptions options) {
         return absl::OkStatus();
       });
   options.server.listen_address = "127.0.0.1:0";
-  absl::StatusOr<StartedServer> started = StartGrpcServer(options.server, *service_);
+  absl::StatusOr<StartedServer> started = StartGrpcServer(options.server, {service_.get()});
   if (!started.ok()) {
     ADD_FAILURE() << started.status();
     return;

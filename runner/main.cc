@@ -29,6 +29,7 @@
 #include "glog/logging.h"
 #include "prometheus/exposer.h"
 #include "prometheus/registry.h"
+#include "runner/capacity_service.h"
 #include "runner/config.h"
 #include "runner/engage_tracker.h"
 #include "runner/log_level.h"
@@ -115,17 +116,24 @@ int Run(const Config& config) {
   service_options.engage.status_image = config.status_image;
   service_options.engage.enable_detach = config.enable_detach;
   service_options.engage.input_timeout = config.input_timeout;
-  const AgentSnapshot capacity = agent.Snapshot();
-  if (capacity.memory_total_bytes > 0 || capacity.cpu_total_mcpus > 0) {
+  const AgentSnapshot totals = agent.Snapshot();
+  if (totals.memory_total_bytes > 0 || totals.cpu_total_mcpus > 0) {
     service_options.engage.capacity =
-        Resources{static_cast<uint64_t>(capacity.memory_total_bytes),
-                  static_cast<uint64_t>(capacity.cpu_total_mcpus)};
+        Resources{static_cast<uint64_t>(totals.memory_total_bytes),
+                  static_cast<uint64_t>(totals.cpu_total_mcpus)};
   }
   service_options.log_stream_queue_lines = static_cast<size_t>(config.log_stream_queue_lines);
   RunnerService service(service_options, agent, tracker, metrics, *status, log_hub, clock,
                         SetLogLevel);
 
-  absl::StatusOr<StartedServer> grpc_server = StartGrpcServer(*server_options, service);
+  // Capacity snapshots for capacity-aware load balancers (proto/capacity.proto).
+  CapacityServiceOptions capacity_options;
+  capacity_options.runner_id =
+      config.instance.empty() ? absl::StrCat(config.listen_host, ":", config.grpc_port)
+                              : config.instance;
+  CapacityService capacity_service(capacity_options, agent, clock);
+  absl::StatusOr<StartedServer> grpc_server =
+      StartGrpcServer(*server_options, {&service, &capacity_service});
   if (!grpc_server.ok()) {
     LOG(ERROR) << "fn-runner: FN_GRPC_PORT: " << grpc_server.status().message();
     return 1;
@@ -177,6 +185,7 @@ int Run(const Config& config) {
                    << "; cancelling them";
     }
     agent.Shutdown(std::max(absl::ZeroDuration(), deadline - absl::Now()));
+    capacity_service.Shutdown();  // Watch streams never end by themselves.
     grpc_server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   }
   // The status worker goes before the agent; the exposer before the metrics it reads.

@@ -25,7 +25,7 @@ absl::StatusOr<std::string> ReadPemFile(const std::string& path, absl::string_vi
 }
 
 absl::StatusOr<StartedServer> StartGrpcServer(const GrpcServerOptions& options,
-                                             grpc::Service& service) {
+                                             const std::vector<grpc::Service*>& services) {
   // gRPC's process-wide switch for the servers built from now on; idempotent.
   grpc::EnableDefaultHealthCheckService(true);
   std::shared_ptr<grpc::ServerCredentials> credentials;
@@ -43,7 +43,7 @@ absl::StatusOr<StartedServer> StartGrpcServer(const GrpcServerOptions& options,
   StartedServer started;
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen_address, credentials, &started.port);
-  builder.RegisterService(&service);
+  for (grpc::Service* service : services) builder.RegisterService(service);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   // fn's LB pings idle connections every 60 s; gRPC's defaults would answer with GOAWAY.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);

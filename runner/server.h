@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -28,13 +29,14 @@ struct StartedServer {
 // empty.
 absl::StatusOr<std::string> ReadPemFile(const std::string& path, absl::string_view variable);
 
-// Builds and starts the gRPC server for `service` with fn's connection settings
+// Builds and starts the gRPC server for `services` (not owned; they must outlive the server)
+// with fn's connection settings
 // (runner-protocol.md §8): client keepalive pings allowed without calls and as often as every
 // 5 s with no strikes, server pings after 60 s idle with a 10 s timeout, the receive limit, and
 // the standard grpc.health.v1 service (SERVING until SetServing(false)). Unavailable if the
 // address cannot be bound.
 absl::StatusOr<StartedServer> StartGrpcServer(const GrpcServerOptions& options,
-                                             grpc::Service& service);
+                                             const std::vector<grpc::Service*>& services);
 
 // Flips every service's health status (NOT_SERVING while draining).
 void SetServing(grpc::Server& server, bool serving);

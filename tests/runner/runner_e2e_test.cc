@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
+#include "proto/capacity.grpc.pb.h"
 #include "tests/runner/runner_process.h"
 #include "tests/testing/status_matchers.h"
 
@@ -192,6 +193,20 @@ TEST(RunnerE2eTest, ServesStatusAndNacksCallsWithoutAnAgent) {
   ASSERT_TRUE(status_status.ok());
   EXPECT_EQ(status.requestsreceived(), 1u);
   EXPECT_EQ(status.customstatus().at("fnrunner.draining"), "false");
+}
+
+TEST(RunnerE2eTest, ServesRunnerCapacityNextToRunnerProtocol) {
+  RunnerProcess runner;
+  ASSERT_THAT(runner.Start({"--agent=refuse", "--instance=e2e-runner"}), IsOk());
+  auto stub = capacity::RunnerCapacity::NewStub(runner.Channel());
+  grpc::ClientContext context;
+  context.set_deadline(Deadline());
+  capacity::CapacitySnapshot snapshot;
+
+  const grpc::Status status = stub->Get(&context, capacity::GetRequest(), &snapshot);
+
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(snapshot.runner_id(), "e2e-runner");
 }
 
 TEST(RunnerE2eTest, ServesMetrics) {
