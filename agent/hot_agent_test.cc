@@ -325,6 +325,18 @@ TEST_F(HotAgentTest, MissingImageThatCannotBePulledFailsWithFnsPullError) {
   EXPECT_EQ(Reserved(), Resources{});
 }
 
+TEST_F(HotAgentTest, PullsWithTheCallsRegistryToken) {
+  Call call = MakeCall("f");
+  call.image = "private/image:1";
+  call.extensions["FN_REGISTRY_TOKEN"] = "secret-token";
+  driver_.SetPullable(call.image);
+
+  const CallResult& result = Run(call);
+
+  EXPECT_TRUE(result.success) << result.error_message;
+  EXPECT_EQ(driver_.pull_tokens(), std::vector<std::string>{"secret-token"});
+}
+
 // A runner with room for two 128 MiB containers.
 class SmallHotAgentTest : public HotAgentTest {
  protected:

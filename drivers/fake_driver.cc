@@ -168,6 +168,11 @@ std::vector<std::string> FakeDriver::pulled_images() {
   return pulled_;
 }
 
+std::vector<std::string> FakeDriver::pull_tokens() {
+  absl::MutexLock lock(&mu_);
+  return pull_tokens_;
+}
+
 absl::StatusOr<ContainerId> FakeDriver::Create(const ContainerSpec& spec) {
   if (absl::Status s = Enter(Method::kCreate); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
@@ -289,10 +294,11 @@ absl::StatusOr<ImageInfo> FakeDriver::InspectImage(absl::string_view image) {
   return it->second;
 }
 
-absl::Status FakeDriver::PullImage(absl::string_view image, const RegistryAuth& /*auth*/) {
+absl::Status FakeDriver::PullImage(absl::string_view image, const RegistryAuth& auth) {
   if (absl::Status s = Enter(Method::kPullImage); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   pulled_.emplace_back(image);
+  pull_tokens_.push_back(auth.registry_token);
   auto it = pullable_.find(std::string(image));
   if (it == pullable_.end()) {
     return absl::NotFoundError(absl::StrCat("pulling image '", image, "': not found"));

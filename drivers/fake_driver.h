@@ -81,6 +81,8 @@ class FakeDriver final : public Driver {
   std::vector<ContainerId> live_containers() ABSL_LOCKS_EXCLUDED(mu_);
   int calls(Method method) ABSL_LOCKS_EXCLUDED(mu_);
   std::vector<std::string> pulled_images() ABSL_LOCKS_EXCLUDED(mu_);
+  // The registry token each PullImage() call was given, in call order.
+  std::vector<std::string> pull_tokens() ABSL_LOCKS_EXCLUDED(mu_);
 
   // --- Driver -----------------------------------------------------------------------------
   absl::StatusOr<ContainerId> Create(const ContainerSpec& spec) override;
@@ -124,6 +126,7 @@ class FakeDriver final : public Driver {
   std::map<std::string, ImageInfo> images_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, ImageInfo> pullable_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> pulled_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> pull_tokens_ ABSL_GUARDED_BY(mu_);
   std::vector<ContainerSummary> orphans_ ABSL_GUARDED_BY(mu_);
   int next_id_ ABSL_GUARDED_BY(mu_) = 1;
 };
