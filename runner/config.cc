@@ -216,6 +216,17 @@ std::vector<Setting> Settings() {
       [](S v, Config& c) { return ParseUint64(v, c.max_total_memory_bytes); });
   add("FN_MAX_TOTAL_CPU_MCPUS", "0", "lowers the CPU given to functions, in mCPU (0 = auto)",
       [](S v, Config& c) { return ParseUint64(v, c.max_total_cpu_mcpus); });
+  add("FN_IOFS_PATH", "\"\" ($TMPDIR or /tmp)",
+      "directory for the per-container socket directories (absolute)", [](S v, Config& c) {
+        c.iofs_path = std::string(v);
+        return absl::OkStatus();
+      });
+  add("FN_IOFS_DOCKER_PATH", "\"\"",
+      "FN_IOFS_PATH as the Docker host sees it, when fn-runner itself runs in a container",
+      [](S v, Config& c) {
+        c.iofs_docker_path = std::string(v);
+        return absl::OkStatus();
+      });
   return s;
 }
 

@@ -64,6 +64,8 @@ struct Config {
   absl::Duration freeze_idle = absl::Milliseconds(50);
   uint64_t max_total_memory_bytes = 0;            // FN_MAX_TOTAL_MEMORY_BYTES, 0 = auto
   uint64_t max_total_cpu_mcpus = 0;               // FN_MAX_TOTAL_CPU_MCPUS, 0 = auto
+  std::string iofs_path;         // FN_IOFS_PATH: where per-container iofs dirs go; "" = $TMPDIR
+  std::string iofs_docker_path;  // FN_IOFS_DOCKER_PATH: that dir as the Docker host sees it
 
   bool show_help = false;               // --help was given: print HelpText() and exit 0
 };

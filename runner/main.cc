@@ -24,8 +24,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "agent/agent.h"
+#include "agent/capacity.h"
+#include "agent/fdk_function_io.h"
+#include "agent/hot_agent.h"
+#include "agent/iofs_dir.h"
+#include "agent/resource_tracker.h"
 #include "agent/log_hub.h"
 #include "base/clock.h"
+#include "drivers/docker/docker_driver.h"
+#include "drivers/docker/docker_options.h"
 #include "glog/logging.h"
 #include "prometheus/exposer.h"
 #include "prometheus/registry.h"
@@ -44,31 +51,84 @@
 namespace fnrunner {
 namespace {
 
-// The agent and everything it references; members are destroyed in reverse order.
+// The agent and everything it references; members are destroyed in reverse order, so the
+// agent (which removes its containers) goes before the services it uses.
 struct AgentStack {
-  // TODO(hot-agent): the Docker driver (DockerDriver::OptionsFromEnv, drivers/docker/), the
-  // FunctionIoFactory and the ResourceTracker go here, before the agent that uses them.
+  std::unique_ptr<DockerDriver> driver;
+  std::unique_ptr<ResourceTracker> resources;
+  std::unique_ptr<FdkFunctionIoFactory> io;
   std::unique_ptr<Agent> agent;
 };
 
-// The seam where the real agent is wired in. Config carries fn's agent variables
-// (FN_FREEZE_IDLE_MSECS, FN_HOT_START_TIMEOUT_MSECS, FN_ENABLE_NB_RESOURCE_TRACKER,
-// FN_MAX_TOTAL_*, FN_MAX_RESPONSE_SIZE, ...) for HotAgentOptions; the driver reads its own
-// variables with DockerDriver::OptionsFromEnv.
-absl::StatusOr<AgentStack> MakeAgent(const Config& config, LogHub& logs, Clock& clock) {
-  (void)logs;
+// Builds the hot agent on the Docker driver: fn's FN_* variables come through `config`
+// (flags win over the environment) and the driver's own through DockerDriver::OptionsFromEnv.
+absl::StatusOr<AgentStack> MakeHotAgent(const Config& config, LogHub& logs, Clock& clock) {
   AgentStack stack;
+  absl::StatusOr<DockerDriver::Options> driver_options =
+      DockerDriver::OptionsFromEnv(ProcessEnv());
+  if (!driver_options.ok()) return driver_options.status();
+  driver_options->pull_timeout = config.hot_pull_timeout;
+  if (driver_options->container_label_tag.empty()) {
+    // fn cleans up leftovers only when FN_CONTAINER_LABEL_TAG is set. A tag per gRPC port is
+    // unique among the runners sharing one engine (they cannot share a port), so a restarted
+    // runner removes what its crashed predecessor left and never another runner's containers.
+    driver_options->container_label_tag = absl::StrCat("fn-runner-", config.grpc_port);
+  }
+  absl::StatusOr<std::unique_ptr<DockerDriver>> driver = DockerDriver::Create(*driver_options);
+  if (!driver.ok()) {
+    return absl::Status(driver.status().code(),
+                        absl::StrCat("Docker engine: ", driver.status().message()));
+  }
+  stack.driver = *std::move(driver);
+  if (absl::StatusOr<int> removed = stack.driver->RemoveOrphans(); !removed.ok()) {
+    LOG(WARNING) << "removing containers left by a previous run: " << removed.status();
+  } else if (*removed > 0) {
+    LOG(INFO) << "removed " << *removed << " containers left by a previous run";
+  }
+
+  FdkFunctionIoOptions io_options;
+  io_options.iofs.root = config.iofs_path;
+  io_options.iofs.docker_root = config.iofs_docker_path;
+  io_options.client.max_response_bytes = static_cast<uint64_t>(config.max_response_size);
+  if (config.max_hdr_response_size > 0) {
+    io_options.client.max_response_head_bytes =
+        static_cast<size_t>(config.max_hdr_response_size);
+  }
+  if (absl::StatusOr<int> stale = RemoveStaleIofsDirs(io_options.iofs); !stale.ok()) {
+    LOG(WARNING) << "removing stale iofs directories: " << stale.status();
+  }
+  stack.io = std::make_unique<FdkFunctionIoFactory>(io_options);
+
+  CapacityOptions capacity_options;
+  capacity_options.max_total_memory_bytes = config.max_total_memory_bytes;
+  capacity_options.max_total_cpu_mcpus = config.max_total_cpu_mcpus;
+  absl::StatusOr<Resources> capacity = ComputeCapacity(capacity_options);
+  if (!capacity.ok()) return capacity.status();
+  LOG(INFO) << "capacity for functions: " << capacity->memory_bytes / (1 << 20) << " MiB, "
+            << capacity->milli_cpus << " mCPU";
+  stack.resources = std::make_unique<ResourceTracker>(*capacity);
+
+  HotAgentOptions options;
+  options.freeze_idle = config.freeze_idle;
+  options.init_timeout = config.hot_start_timeout;
+  options.non_blocking = config.nb_resource_tracker;
+  stack.agent = std::make_unique<HotAgent>(options, *stack.driver, *stack.io, *stack.resources,
+                                           logs, clock);
+  return stack;
+}
+
+absl::StatusOr<AgentStack> MakeAgent(const Config& config, LogHub& logs, Clock& clock) {
   switch (config.agent) {
-    case AgentKind::kRefuse:
+    case AgentKind::kRefuse: {
       LOG(WARNING) << "FN_AGENT=refuse: every call is NACKed with 503; no function will run";
+      AgentStack stack;
       stack.agent = std::make_unique<RefusingAgent>(clock);
       return stack;
+    }
     case AgentKind::kHot:
       break;
   }
-  return absl::UnimplementedError(
-      "the hot agent is not wired into fn-runner yet; start with --agent=refuse "
-      "(FN_AGENT=refuse) to serve the protocol without running functions");
+  return MakeHotAgent(config, logs, clock);
 }
 
 absl::StatusOr<GrpcServerOptions> ServerOptions(const Config& config) {
@@ -184,9 +244,12 @@ int Run(const Config& config) {
       LOG(WARNING) << "drain: calls still running after " << config.drain_grace
                    << "; cancelling them";
     }
+    LOG(INFO) << "drain: no calls in flight; shutting the agent down";
     agent.Shutdown(std::max(absl::ZeroDuration(), deadline - absl::Now()));
+    LOG(INFO) << "drain: agent shut down (containers removed); stopping the gRPC server";
     capacity_service.Shutdown();  // Watch streams never end by themselves.
     grpc_server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    LOG(INFO) << "drain: gRPC server stopped";
   }
   // The status worker goes before the agent; the exposer before the metrics it reads.
   status.reset();

@@ -12,9 +12,15 @@ found=()
 tmp=${TMPDIR:-/tmp}
 
 if curl -sf --max-time 2 --unix-socket /var/run/docker.sock http://localhost/_ping >/dev/null; then
-  mapfile -t ctrs < <(docker ps -aq --filter label=fn-runner-test=1 2>/dev/null)
+  # Test containers carry fn-runner-test=1, or (made by a test's fn-runner) a classifier
+  # label tag starting with fn-runner-test.
+  mapfile -t ctrs < <({
+    docker ps -aq --filter label=fn-runner-test=1
+    docker ps -a --filter label=fn-agent-classifier \
+      --format '{{.ID}} {{.Label "fn-agent-classifier"}}' | awk '$2 ~ /^fn-runner-test/ {print $1}'
+  } 2>/dev/null | sort -u)
   if ((${#ctrs[@]} > 0)); then
-    found+=("containers: $(docker ps -a --filter label=fn-runner-test=1 --format '{{.Names}} ({{.Image}}, {{.Status}})' | tr '\n' ' ')")
+    found+=("containers: $(docker inspect -f '{{.Name}} ({{.Config.Image}}, {{.State.Status}})' "${ctrs[@]}" | tr '\n' ' ')")
     # Unpause first: a paused container cannot be killed on every engine version.
     docker unpause "${ctrs[@]}" >/dev/null 2>&1
     docker rm -f "${ctrs[@]}" >/dev/null 2>&1
