@@ -8,13 +8,15 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/dockerd.sh
 mkdir -p build
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -Wno-dev >build/configure.log 2>&1 ||
+launcher=()
+if command -v ccache >/dev/null; then
+  export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=true
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -Wno-dev "${launcher[@]}" \
+  >build/configure.log 2>&1 ||
   { cat build/configure.log; exit 1; }
 
-if ! grep -q 'fn-runner' build/build.ninja 2>/dev/null || [[ ! -f runner/main.cc ]]; then
-  echo "run.sh: the fn-runner binary does not exist yet (runner issue not landed)." >&2
-  exit 1
-fi
 cmake --build build --target fn-runner
 echo "run.sh: starting build/runner/fn-runner $*"
 exec build/runner/fn-runner "$@"

@@ -27,9 +27,16 @@ scripts/setup.sh
 scripts/dockerd.sh
 
 jobs=$(nproc)
+# ccache with paths relative to the checkout: a fresh clone (CI) reuses objects compiled from
+# the same sources in any other clone on this machine.
+launcher=()
+if command -v ccache >/dev/null; then
+  export CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=true CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
 configure() {  # configure <dir> [cmake args...]
   local dir=$1; shift
-  cmake -S "$root" -B "$dir" -G Ninja -Wno-dev "$@" >"$dir/configure.log" 2>&1 ||
+  cmake -S "$root" -B "$dir" -G Ninja -Wno-dev "${launcher[@]}" "$@" >"$dir/configure.log" 2>&1 ||
     { cat "$dir/configure.log"; return 1; }
 }
 
