@@ -119,6 +119,18 @@ uint64_t RunnerPool::AwaitChange(uint64_t seen, absl::Time deadline) {
   return version_;
 }
 
+void RunnerPool::AwaitFirstReports(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto reported = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (const auto& entry : entries_) {
+      if (entry->probing) return false;
+      if (options_.watch_capacity && entry->watching && entry->capacity == nullptr) return false;
+    }
+    return true;
+  };
+  mu_.AwaitWithDeadline(absl::Condition(&reported), deadline);
+}
+
 void RunnerPool::ReportUnavailable(const std::string& address) {
   absl::MutexLock lock(&mu_);
   for (const auto& entry : entries_) {

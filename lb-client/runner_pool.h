@@ -70,6 +70,11 @@ class RunnerPool {
   // Blocks until version() != `seen` or `deadline`; returns version().
   uint64_t AwaitChange(uint64_t seen, absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Blocks until every runner's first Status probe has answered and its first Watch has
+  // delivered a snapshot or failed, or until `deadline`. For one-shot tools, whose first call
+  // should see capacity data. Call after Tick().
+  void AwaitFirstReports(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+
   // An attempt on `address` failed at the connection level: mark it down now rather than at
   // the next probe.
   void ReportUnavailable(const std::string& address) ABSL_LOCKS_EXCLUDED(mu_);
