@@ -50,8 +50,11 @@ std::vector<RunnerView> CapacityPlacer::Views(const std::vector<RunnerState>& ru
       Ledger& ledger = it->second;
       // Claims a snapshot received long enough after them already shows are dropped.
       const absl::Time shown_before = runner.capacity_received - options_.ledger_grace;
+      const std::string tag = runner.capacity ? SnapshotTag(*runner.capacity) : "";
       std::erase_if(ledger.claims, [&](const Claim& c) {
-        return c.at <= shown_before || now - c.at > kClaimMaxAge;
+        const bool changed_since = c.at < runner.capacity_received && tag != c.snapshot_tag;
+        return changed_since || c.at <= shown_before || c.ended < runner.capacity_received ||
+               now - c.at > kClaimMaxAge;
       });
       for (const Claim& c : ledger.claims) {
         if (c.warm) {
@@ -87,6 +90,15 @@ void CapacityPlacer::DropClaim(const std::string& address, uint64_t id) {
   auto it = ledgers_.find(address);
   if (it == ledgers_.end()) return;
   std::erase_if(it->second.claims, [id](const Claim& c) { return c.id == id; });
+}
+
+void CapacityPlacer::EndClaim(const std::string& address, uint64_t id, absl::Time ended) {
+  absl::MutexLock lock(&mu_);
+  auto it = ledgers_.find(address);
+  if (it == ledgers_.end()) return;
+  for (Claim& c : it->second.claims) {
+    if (c.id == id) c.ended = ended;
+  }
 }
 
 void CapacityPlacer::RecordRefusal(const std::string& address, const std::string& slot_key,
@@ -146,16 +158,27 @@ PlacementResult CapacityPlacer::Place(const CallRequest& request, ResponseSink& 
     const uint64_t claim = AddClaim(
         address, Claim{.id = 0,
                        .at = now,
+                       .ended = absl::InfiniteFuture(),
                        .slot_key = needs.slot_key,
                        .warm = chosen.tier == Tier::kWarm,
                        .memory_bytes = needs.memory_bytes,
-                       .cpu_mcpus = needs.cpu_mcpus});
+                       .cpu_mcpus = needs.cpu_mcpus,
+                       .snapshot_tag = views[chosen.index].snapshot != nullptr
+                                           ? SnapshotTag(*views[chosen.index].snapshot)
+                                           : ""});
     tried.insert(address);
     ++round_attempts;
     const int nacks_before = result.nacks;
     if (TryRunner(pool_, runner, request, sink, deadline, start, result)) {
+      if (chosen.tier == Tier::kWarm) {
+        // The call is over, so the runner has its container back: nothing left to count.
+        DropClaim(address, claim);
+      } else {
+        // A new container now holds memory; count it until a later snapshot shows it.
+        EndClaim(address, claim, absl::Now());
+      }
       result.tier = std::string(TierName(chosen.tier));
-      return result;  // The claim stays until the runner's snapshot shows the call.
+      return result;
     }
     DropClaim(address, claim);
     if (result.nacks > nacks_before && views[chosen.index].snapshot != nullptr) {

@@ -56,14 +56,19 @@ class CapacityPlacer final : public Placer {
                         absl::Time deadline) override ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  // A call we sent that the runner's snapshot may not show yet.
+  // A call we sent that the runner's snapshot may not show yet. Dropped when a warm call ends
+  // (its container is free again), or once a snapshot arrives that differs from the one we
+  // decided on (the runner's books changed: most likely by our call), ledger_grace after
+  // `at`, or after the call `ended` (the new container is in the runner's books).
   struct Claim {
     uint64_t id;
     absl::Time at;
+    absl::Time ended = absl::InfiniteFuture();
     std::string slot_key;
     bool warm;             // took an idle container (else reserved memory and CPU)
     int64_t memory_bytes;
     int64_t cpu_mcpus;
+    std::string snapshot_tag;  // epoch/seq of the snapshot we decided on; "" for none
   };
   struct Ledger {
     std::vector<Claim> claims;
@@ -76,6 +81,8 @@ class CapacityPlacer final : public Placer {
                                 absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
   uint64_t AddClaim(const std::string& address, Claim claim) ABSL_LOCKS_EXCLUDED(mu_);
   void DropClaim(const std::string& address, uint64_t id) ABSL_LOCKS_EXCLUDED(mu_);
+  void EndClaim(const std::string& address, uint64_t id, absl::Time ended)
+      ABSL_LOCKS_EXCLUDED(mu_);
   void RecordRefusal(const std::string& address, const std::string& slot_key,
                      const capacity::CapacitySnapshot& snapshot) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Duration Jitter(absl::Duration d) ABSL_LOCKS_EXCLUDED(mu_);

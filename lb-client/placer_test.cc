@@ -309,9 +309,31 @@ TEST_F(CapacityPlacerTest, ARunnerThatNackedIsSkippedUntilItsSnapshotChanges) {
   EXPECT_EQ(runner(0).engage_count(), 1);
 }
 
-TEST_F(CapacityPlacerTest, TheLedgerKeepsTwoCallsOffOneIdleContainer) {
+TEST_F(CapacityPlacerTest, TheLedgerKeepsConcurrentCallsOffOneIdleContainer) {
   const CallRequest request = Request("f");
   // Runner 0: one idle container and no free memory. The others: room.
+  SetCapacities({WithIdle(Snap(512, 512, 128), request.slot_hash_id, 1), Snap(1024, 0, 0),
+                 Snap(1024, 0, 0)});
+  runner(0).Queue({EngageScript::kHeldEcho});
+  CapacityPlacer placer(*pool_, Options());
+  PlacementResult first;
+  DiscardSink first_sink;
+
+  std::thread held([&] { first = placer.Place(request, first_sink, Deadline()); });
+  ASSERT_TRUE(runner(0).WaitForCalls(1, absl::Seconds(10)));
+  // Runner 0's snapshot still shows the idle container the first call is using.
+  PlacementResult second = placer.Place(request, sink_, Deadline());
+  runner(0).Release();
+  held.join();
+
+  EXPECT_EQ(first.runner, runner(0).address());
+  EXPECT_EQ(first.tier, "warm");
+  EXPECT_NE(second.runner, runner(0).address());
+  EXPECT_EQ(second.tier, "room");
+}
+
+TEST_F(CapacityPlacerTest, AWarmContainerIsFreeAgainOnceItsCallEnded) {
+  const CallRequest request = Request("f");
   SetCapacities({WithIdle(Snap(512, 512, 128), request.slot_hash_id, 1), Snap(1024, 0, 0),
                  Snap(1024, 0, 0)});
   CapacityPlacer placer(*pool_, Options());
@@ -319,10 +341,9 @@ TEST_F(CapacityPlacerTest, TheLedgerKeepsTwoCallsOffOneIdleContainer) {
   PlacementResult first = placer.Place(request, sink_, Deadline());
   PlacementResult second = placer.Place(request, sink_, Deadline());
 
-  EXPECT_EQ(first.runner, runner(0).address());
   EXPECT_EQ(first.tier, "warm");
-  EXPECT_NE(second.runner, runner(0).address());
-  EXPECT_EQ(second.tier, "room");
+  EXPECT_EQ(second.runner, runner(0).address());
+  EXPECT_EQ(second.tier, "warm");
 }
 
 TEST_F(CapacityPlacerTest, DrainingAndDownRunnersAreAvoided) {

@@ -91,6 +91,14 @@ class FakeRunner::Protocol final : public RunnerProtocol::Service {
         return grpc::Status::OK;
       case EngageScript::kUnknownStatus:
         return grpc::Status(grpc::StatusCode::UNKNOWN, "boom");
+      case EngageScript::kHeldEcho: {
+        absl::MutexLock lock(&runner_.mu_);
+        auto go = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(runner_.mu_) {
+          return runner_.released_ || runner_.stopping_;
+        };
+        runner_.mu_.Await(absl::Condition(&go));
+        break;
+      }
       default:
         break;
     }
@@ -231,6 +239,17 @@ void FakeRunner::Queue(std::vector<EngageScript> scripts) {
 void FakeRunner::SetStatusOk(bool ok) {
   absl::MutexLock lock(&mu_);
   status_ok_ = ok;
+}
+
+void FakeRunner::Release() {
+  absl::MutexLock lock(&mu_);
+  released_ = true;
+}
+
+bool FakeRunner::WaitForCalls(size_t n, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return calls_.size() >= n; };
+  return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
 }
 
 void FakeRunner::SetCapacity(capacity::CapacitySnapshot snapshot) {

@@ -27,6 +27,7 @@ enum class EngageScript {
   kFailNoMessage, // reads the body, CallFinished{success: false, errorCode: 500, errorStr: ""}
   kOutputThen503, // 200 and a data frame, then CallFinished 503 (a runner bug: stays committed)
   kUnknownStatus, // reads TryCall, ends the RPC with UNKNOWN and no CallFinished
+  kHeldEcho,      // as kEcho, but answers only after Release()
 };
 
 // What one Engage stream delivered.
@@ -64,6 +65,10 @@ class FakeRunner {
   void SetDefault(EngageScript script) ABSL_LOCKS_EXCLUDED(mu_);
   void Queue(std::vector<EngageScript> scripts) ABSL_LOCKS_EXCLUDED(mu_);
   void SetStatusOk(bool ok) ABSL_LOCKS_EXCLUDED(mu_);
+  // Lets kHeldEcho calls (held now or later) answer.
+  void Release() ABSL_LOCKS_EXCLUDED(mu_);
+  // Blocks until `n` calls have delivered their whole body (or `timeout`).
+  bool WaitForCalls(size_t n, absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
   // Sets the capacity snapshot (seq is bumped) and pushes it to open Watch streams.
   void SetCapacity(capacity::CapacitySnapshot snapshot) ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -88,6 +93,7 @@ class FakeRunner {
   EngageScript default_script_ ABSL_GUARDED_BY(mu_) = EngageScript::kEcho;
   std::deque<EngageScript> queued_ ABSL_GUARDED_BY(mu_);
   bool status_ok_ ABSL_GUARDED_BY(mu_) = true;
+  bool released_ ABSL_GUARDED_BY(mu_) = false;
   capacity::CapacitySnapshot snapshot_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<ReceivedCall> calls_ ABSL_GUARDED_BY(mu_);
