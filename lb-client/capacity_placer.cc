@@ -113,6 +113,44 @@ absl::Duration CapacityPlacer::Jitter(absl::Duration d) {
   return d * half_to_one(jitter_);
 }
 
+SlotLoad CapacityPlacer::LoadOf(const std::vector<RunnerView>& views,
+                                 const std::string& slot_key) {
+  SlotLoad load;
+  for (const RunnerView& view : views) {
+    if (view.snapshot == nullptr) continue;
+    for (const capacity::SlotCapacity& slot : view.snapshot->slots()) {
+      if (slot.slot_key() != slot_key) continue;
+      load.busy += slot.busy();
+      load.starting += slot.starting();
+      load.waiting += slot.waiting_calls();
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  for (const auto& [address, ledger] : ledgers_) {
+    for (const Claim& c : ledger.claims) {
+      // Our cold starts still under way; the runner may not report them yet.
+      if (!c.warm && c.slot_key == slot_key && c.ended == absl::InfiniteFuture()) ++load.starting;
+    }
+  }
+  if (auto it = queued_.find(slot_key); it != queued_.end()) load.waiting += it->second;
+  return load;
+}
+
+absl::Duration CapacityPlacer::QueueWait(const std::vector<RunnerView>& views,
+                                         const CallNeeds& needs) {
+  const SlotTimings::Estimate estimate = timings_.Get(needs.slot_key);
+  if (!estimate.execution || !estimate.cold_start) return absl::ZeroDuration();
+  const absl::Duration expected =
+      ExpectedWarmWait(LoadOf(views, needs.slot_key), *estimate.execution, *estimate.cold_start);
+  if (expected >= *estimate.cold_start * options_.queue_factor) return absl::ZeroDuration();
+  return std::min(options_.max_queue_wait, expected * 2 + absl::Milliseconds(50));
+}
+
+void CapacityPlacer::ChangeQueued(const std::string& slot_key, int delta) {
+  absl::MutexLock lock(&mu_);
+  if ((queued_[slot_key] += delta) == 0) queued_.erase(slot_key);
+}
+
 PlacementResult CapacityPlacer::Place(const CallRequest& request, ResponseSink& sink,
                                       absl::Time deadline) {
   PlacementResult result;
@@ -123,6 +161,18 @@ PlacementResult CapacityPlacer::Place(const CallRequest& request, ResponseSink& 
   int round_attempts = 0;
   absl::Duration backoff = options_.backoff_initial;
   bool empty_pool = false;
+  // The queue tier, at most once per call: until `queue_end` it waits for a warm container.
+  bool queued = false;
+  bool in_queue = false;  // counted in queued_, which other calls' estimates see
+  absl::Time queue_end = absl::InfinitePast();
+  struct QueueExit {  // Leaves the count on every way out of this function.
+    CapacityPlacer& placer;
+    const std::string& slot;
+    bool& in_queue;
+    ~QueueExit() {
+      if (in_queue) placer.ChangeQueued(slot, -1);
+    }
+  } queue_exit{*this, needs.slot_key, in_queue};
   while (true) {
     const uint64_t version = pool_.version();
     const std::vector<RunnerState> runners = pool_.Runners();
@@ -152,6 +202,25 @@ PlacementResult CapacityPlacer::Place(const CallRequest& request, ResponseSink& 
       continue;
     }
 
+    const bool would_start = candidates.front().tier == Tier::kRoom ||
+                             candidates.front().tier == Tier::kEvict;
+    if (would_start && options_.queue_for_warm && !queued && !needs.slot_key.empty()) {
+      if (const absl::Duration wait = QueueWait(views, needs); wait > absl::ZeroDuration()) {
+        queued = in_queue = true;
+        queue_end = std::min(search_end, now + wait);
+        ChangeQueued(needs.slot_key, +1);
+      }
+    }
+    if (would_start && now < queue_end) {
+      // Queued: a snapshot change (a container of the slot free again) ends the wait early.
+      pool_.AwaitChange(version, queue_end);
+      continue;
+    }
+    if (in_queue) {
+      ChangeQueued(needs.slot_key, -1);
+      in_queue = false;
+    }
+
     const Candidate chosen = candidates.front();
     const RunnerState& runner = runners[chosen.index];
     const std::string& address = runner.client->address();
@@ -170,6 +239,7 @@ PlacementResult CapacityPlacer::Place(const CallRequest& request, ResponseSink& 
     ++round_attempts;
     const int nacks_before = result.nacks;
     if (TryRunner(pool_, runner, request, sink, deadline, start, result)) {
+      if (result.finished) timings_.Record(needs.slot_key, *result.finished);
       if (chosen.tier == Tier::kWarm) {
         // The call is over, so the runner has its container back: nothing left to count.
         DropClaim(address, claim);

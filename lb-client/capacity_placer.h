@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "lb-client/capacity_ranking.h"
 #include "lb-client/placer.h"
+#include "lb-client/slot_timings.h"
 
 namespace fnrunner {
 
@@ -29,6 +30,13 @@ struct CapacityPlacerOptions {
   // placer adds its own placements to the snapshot (runners poll their agent every 50 ms).
   absl::Duration ledger_grace = absl::Milliseconds(150);
   uint64_t seed = 0;  // for the jitter; 0 = random
+  // The queue tier: when the best runner would have to start a container (room or evict
+  // tier) but the function has busy or starting containers in the fleet, wait (at the LB) for
+  // one of them if ExpectedWarmWait() is below queue_factor x the expected cold start, at
+  // most twice the expected wait (+50 ms) and max_queue_wait, once per call.
+  bool queue_for_warm = true;
+  double queue_factor = 1.0;
+  absl::Duration max_queue_wait = absl::Seconds(2);
 };
 
 // Capacity-aware placement ("warm first, then room, then evict"), from the runners'
@@ -40,9 +48,13 @@ struct CapacityPlacerOptions {
 //  2. Try the best; while its snapshot does not yet show our placements, count them ourselves
 //     (a ledger), so concurrent calls do not all pick the same idle container.
 //  3. A NACK marks that runner "refused this slot" until its snapshot changes; try the next.
-//  4. When every runner reports full, do not send anything: wait for a snapshot to change
+//  4. Queue tier: rather than start a container while the function has busy ones that will be
+//     free sooner than a cold start would take (times learned from CallFinished), wait at the
+//     LB for a snapshot showing one idle; a non-blocking runner would otherwise launch a new
+//     container or evict another function's (placement-and-metrics.md §2, item 2).
+//  5. When every runner reports full, do not send anything: wait for a snapshot to change
 //     (or the back-off to pass). After max_attempts_per_round attempts, back off with jitter.
-//  5. After the budget, 503.
+//  6. After the budget, 503.
 //
 // Slot-key contract: the call's CallRequest::slot_hash_id (SlotHashId(), lowercase hex) is
 // what runners report in SlotCapacity.slot_key for the containers such calls use; with an
@@ -86,12 +98,22 @@ class CapacityPlacer final : public Placer {
   void RecordRefusal(const std::string& address, const std::string& slot_key,
                      const capacity::CapacitySnapshot& snapshot) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Duration Jitter(absl::Duration d) ABSL_LOCKS_EXCLUDED(mu_);
+  // The slot's containers in `views` plus cold starts we sent that are still running, and the
+  // calls waiting for them (runners' and our queued ones).
+  SlotLoad LoadOf(const std::vector<RunnerView>& views, const std::string& slot_key)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // How long to queue for a warm container of `needs.slot_key`; zero for "do not".
+  absl::Duration QueueWait(const std::vector<RunnerView>& views, const CallNeeds& needs)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void ChangeQueued(const std::string& slot_key, int delta) ABSL_LOCKS_EXCLUDED(mu_);
 
   RunnerPool& pool_;
   const CapacityPlacerOptions options_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Ledger> ledgers_ ABSL_GUARDED_BY(mu_);  // by address
   uint64_t next_claim_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::flat_hash_map<std::string, int> queued_ ABSL_GUARDED_BY(mu_);  // calls queued, by slot
+  SlotTimings timings_;
   std::mt19937_64 jitter_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -358,6 +358,67 @@ TEST_F(CapacityPlacerTest, DrainingAndDownRunnersAreAvoided) {
   EXPECT_EQ(result.runner, runner(2).address());
 }
 
+// Queue tier: the fake reports 500 ms executions and 10 s cold starts, so a call waits for a
+// busy container (expected 500 ms) rather than start one, for at most 2 x 500 + 50 ms.
+class CapacityPlacerQueueTest : public CapacityPlacerTest {
+ protected:
+  // Teaches the placer the function's times with one cold call, then shows runner 0 with one
+  // busy container of the slot and room everywhere.
+  void LearnAndMakeRunnerZeroBusy(const CallRequest& request, CapacityPlacer& placer) {
+    SetCapacities({Snap(1024, 0, 0), Snap(1024, 0, 0), Snap(1024, 0, 0)});
+    for (auto& r : runners_) r->Queue({EngageScript::kColdEcho});
+    ASSERT_THAT(placer.Place(request, sink_, Deadline()).status, IsOk());
+    SetCapacities({WithIdle(Snap(1024, 128, 0), request.slot_hash_id, 0, /*busy=*/1),
+                   Snap(1024, 0, 0), Snap(1024, 0, 0)});
+  }
+};
+
+TEST_F(CapacityPlacerQueueTest, WaitsForABusyContainerRatherThanStartOne) {
+  const CallRequest request = Request("f");
+  CapacityPlacerOptions options = Options();
+  options.budget = absl::Seconds(20);
+  CapacityPlacer placer(*pool_, options);
+  LearnAndMakeRunnerZeroBusy(request, placer);
+  PlacementResult result;
+
+  std::thread call([&] { result = placer.Place(request, sink_, Deadline()); });
+  runner(0).SetCapacity(WithIdle(Snap(1024, 128, 128), request.slot_hash_id, 1));
+  call.join();
+
+  EXPECT_THAT(result.status, IsOk());
+  EXPECT_EQ(result.runner, runner(0).address());
+  EXPECT_EQ(result.tier, "warm");
+  EXPECT_EQ(result.attempts, 1);
+}
+
+TEST_F(CapacityPlacerQueueTest, StartsAContainerWhenTheWaitRunsOut) {
+  const CallRequest request = Request("f");
+  CapacityPlacerOptions options = Options();
+  options.budget = absl::Seconds(20);
+  CapacityPlacer placer(*pool_, options);
+  LearnAndMakeRunnerZeroBusy(request, placer);
+
+  PlacementResult result = placer.Place(request, sink_, Deadline());
+
+  EXPECT_THAT(result.status, IsOk());
+  EXPECT_EQ(result.tier, "room");
+  EXPECT_GE(result.placer_latency, absl::Milliseconds(1050));
+}
+
+TEST_F(CapacityPlacerQueueTest, DoesNotWaitWhenDisabled) {
+  const CallRequest request = Request("f");
+  CapacityPlacerOptions options = Options();
+  options.budget = absl::Seconds(20);
+  options.queue_for_warm = false;
+  CapacityPlacer placer(*pool_, options);
+  LearnAndMakeRunnerZeroBusy(request, placer);
+
+  PlacementResult result = placer.Place(request, sink_, Deadline());
+
+  EXPECT_EQ(result.tier, "room");
+  EXPECT_LT(result.placer_latency, absl::Milliseconds(500));
+}
+
 class CapacityPlacerStockRunnersTest : public CapacityPlacerTest {
  protected:
   CapacityPlacerStockRunnersTest() : CapacityPlacerTest(/*capacity_service=*/false) {}

@@ -107,9 +107,11 @@ class FakeRunner::Protocol final : public RunnerProtocol::Service {
       stream->Write(Data(call.body.substr(offset, kFrameBytes)));
     }
     RunnerMsg done = Finished(true, 0, "");
+    // Reported times only (nothing waits): 500 ms of execution; a cold start of 10 s.
+    done.mutable_finished()->set_executionduration(500'000'000);
     if (script == EngageScript::kColdEcho) {
-      done.mutable_finished()->set_ctrcreateduration(1'000'000);
-      done.mutable_finished()->set_initstarttime(2'000'000);
+      done.mutable_finished()->set_ctrcreateduration(9'000'000'000);
+      done.mutable_finished()->set_initstarttime(1'000'000'000);
     }
     stream->Write(done);
     return grpc::Status::OK;

@@ -19,8 +19,9 @@ namespace fnrunner::testing {
 
 // What the fake does with one Engage stream.
 enum class EngageScript {
-  kEcho,          // reads the body, answers 200 with it (Content-Type: text/plain), success
-  kColdEcho,      // as kEcho, with CallFinished.ctrCreateDuration and initStartTime set
+  kEcho,          // reads the body, answers 200 with it (Content-Type: text/plain), success;
+                  // CallFinished reports 500 ms of execution
+  kColdEcho,      // as kEcho, reporting a 10 s cold start (ctrCreateDuration + initStartTime)
   kNackFinished,  // CallFinished{success: false, errorCode: 503} at once, body unread
   kNackStatus,    // ends the RPC with gRPC status 503 before reading TryCall
   kFail502,       // reads the body, CallFinished{errorCode: 502, "function failed", user}
