@@ -7,9 +7,11 @@
 namespace fnrunner {
 
 std::shared_ptr<CapacityWatch> CapacityWatch::Start(capacity::RunnerCapacity::Stub& stub,
+                                                    std::shared_ptr<AsyncOps> ops,
                                                     absl::Time deadline,
                                                     OnSnapshot on_snapshot, OnEnd on_end) {
-  auto watch = std::make_shared<CapacityWatch>(std::move(on_snapshot), std::move(on_end));
+  auto watch = std::make_shared<CapacityWatch>(std::move(ops), std::move(on_snapshot),
+                                               std::move(on_end));
   watch->self_ = watch;
   watch->context_.set_deadline(absl::ToChronoTime(deadline));
   stub.async()->Watch(&watch->context_, &watch->request_, watch.get());

@@ -7,6 +7,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "lb-client/async_ops.h"
 #include "proto/capacity.grpc.pb.h"
 
 namespace fnrunner {
@@ -23,7 +24,9 @@ class CapacityWatch final : public grpc::ClientReadReactor<capacity::CapacitySna
   // Starts the stream with `deadline`. `on_snapshot` runs for each snapshot, in order, on a
   // gRPC thread; `on_end` runs once when the stream is over (OK never: a Watch stream ends
   // only by error, deadline or cancel), after the last `on_snapshot`.
+  // `ops` counts the watch until it is destroyed (lb-client/async_ops.h).
   static std::shared_ptr<CapacityWatch> Start(capacity::RunnerCapacity::Stub& stub,
+                                              std::shared_ptr<AsyncOps> ops,
                                               absl::Time deadline, OnSnapshot on_snapshot,
                                               OnEnd on_end);
 
@@ -33,13 +36,14 @@ class CapacityWatch final : public grpc::ClientReadReactor<capacity::CapacitySna
   // Blocks until `on_end` has returned or `timeout` passed.
   bool AwaitEnd(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
 
-  CapacityWatch(OnSnapshot on_snapshot, OnEnd on_end)
-      : on_snapshot_(std::move(on_snapshot)), on_end_(std::move(on_end)) {}
+  CapacityWatch(std::shared_ptr<AsyncOps> ops, OnSnapshot on_snapshot, OnEnd on_end)
+      : ticket_(std::move(ops)), on_snapshot_(std::move(on_snapshot)), on_end_(std::move(on_end)) {}
 
  private:
   void OnReadDone(bool ok) override;
   void OnDone(const grpc::Status& status) override;
 
+  const AsyncOps::Ticket ticket_;  // First: released after the context.
   const OnSnapshot on_snapshot_;
   const OnEnd on_end_;
   grpc::ClientContext context_;

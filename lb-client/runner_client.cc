@@ -117,6 +117,8 @@ RunnerClient::RunnerClient(std::string address, std::shared_ptr<grpc::Channel> c
       stub_(RunnerProtocol::NewStub(channel_)),
       capacity_stub_(capacity::RunnerCapacity::NewStub(channel_)) {}
 
+RunnerClient::~RunnerClient() { async_ops_->AwaitNone(); }
+
 AttemptResult RunnerClient::Engage(const CallRequest& request, ResponseSink& sink,
                                    absl::Time deadline) {
   grpc::ClientContext context;
@@ -242,25 +244,47 @@ absl::StatusOr<RunnerStatus> RunnerClient::Status2(const google::protobuf::Struc
   return response;
 }
 
+namespace {
+
+// One Status call on the callback API. Self-deleting in OnDone, the last reaction, which is
+// the one point where gRPC is done with the context it owns (the one `new` without an owner).
+class StatusProbe final : public grpc::ClientUnaryReactor {
+ public:
+  using Done = std::function<void(absl::StatusOr<RunnerStatus>)>;
+
+  static void Start(RunnerProtocol::Stub& stub, std::shared_ptr<AsyncOps> ops,
+                    absl::Duration timeout, Done done) {
+    auto* probe = new StatusProbe(std::move(ops), std::move(done));
+    probe->context_.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    stub.async()->Status(&probe->context_, &probe->request_, &probe->response_, probe);
+    probe->StartCall();
+  }
+
+ private:
+  StatusProbe(std::shared_ptr<AsyncOps> ops, Done done)
+      : ticket_(std::move(ops)), done_(std::move(done)) {}
+
+  void OnDone(const grpc::Status& status) override {
+    if (status.ok()) {
+      done_(std::move(response_));
+    } else {
+      done_(ToAbslStatus(status));
+    }
+    delete this;
+  }
+
+  const AsyncOps::Ticket ticket_;  // First: released after the context.
+  const Done done_;
+  grpc::ClientContext context_;
+  google::protobuf::Empty request_;
+  RunnerStatus response_;
+};
+
+}  // namespace
+
 void RunnerClient::StatusAsync(absl::Duration timeout,
                                std::function<void(absl::StatusOr<RunnerStatus>)> done) {
-  // Context, request and response must live until the callback: they travel with it.
-  struct Call {
-    grpc::ClientContext context;
-    google::protobuf::Empty request;
-    RunnerStatus response;
-  };
-  auto call = std::make_shared<Call>();
-  call->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  Call* raw = call.get();
-  stub_->async()->Status(&raw->context, &raw->request, &raw->response,
-                         [call = std::move(call), done = std::move(done)](grpc::Status status) {
-                           if (!status.ok()) {
-                             done(ToAbslStatus(status));
-                           } else {
-                             done(std::move(call->response));
-                           }
-                         });
+  StatusProbe::Start(*stub_, async_ops_, timeout, std::move(done));
 }
 
 absl::StatusOr<capacity::CapacitySnapshot> RunnerClient::GetCapacity(absl::Duration timeout) {
@@ -276,7 +300,7 @@ std::shared_ptr<CapacityWatch> RunnerClient::Watch(
     absl::Duration max_duration,
     std::function<void(const capacity::CapacitySnapshot&)> on_snapshot,
     std::function<void(absl::Status)> on_end) {
-  return CapacityWatch::Start(*capacity_stub_, absl::Now() + max_duration,
+  return CapacityWatch::Start(*capacity_stub_, async_ops_, absl::Now() + max_duration,
                               std::move(on_snapshot), std::move(on_end));
 }
 

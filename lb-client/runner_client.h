@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/struct.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "lb-client/async_ops.h"
 #include "lb-client/call_model.h"
 #include "proto/capacity.grpc.pb.h"
 #include "proto/runner.grpc.pb.h"
@@ -94,6 +95,10 @@ class RunnerClient {
                                                               const ChannelOptions& options);
   RunnerClient(const RunnerClient&) = delete;
   RunnerClient& operator=(const RunnerClient&) = delete;
+  // Waits until every StatusAsync and Watch it started is over and destroyed (cancel open
+  // watches first), so the channel is released on this thread (lb-client/async_ops.h). Never
+  // destroy a RunnerClient on a gRPC callback thread.
+  ~RunnerClient();
 
   const std::string& address() const { return address_; }
 
@@ -127,6 +132,7 @@ class RunnerClient {
   const std::shared_ptr<grpc::Channel> channel_;
   const std::unique_ptr<RunnerProtocol::Stub> stub_;
   const std::unique_ptr<capacity::RunnerCapacity::Stub> capacity_stub_;
+  const std::shared_ptr<AsyncOps> async_ops_ = std::make_shared<AsyncOps>();
 };
 
 // OK if `address` is host:port with a port in 1..65535; InvalidArgument otherwise.

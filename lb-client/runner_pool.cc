@@ -78,6 +78,7 @@ absl::Status RunnerPool::Add(const std::string& address) {
 }
 
 absl::Status RunnerPool::Remove(const std::string& address) {
+  std::shared_ptr<RunnerClient> client;
   std::shared_ptr<CapacityWatch> watch;
   {
     absl::MutexLock lock(&mu_);
@@ -86,11 +87,16 @@ absl::Status RunnerPool::Remove(const std::string& address) {
     if (it == entries_.end()) {
       return absl::NotFoundError(absl::StrCat("runner ", address, " is not in the pool"));
     }
+    client = std::move((*it)->client);
     watch = std::move((*it)->watch);
     entries_.erase(it);
     ++version_;
   }
+  // Outside the lock and in this order: the watch's end callback locks the pool, and the
+  // client's destructor waits for its watch to be over.
   if (watch) watch->Cancel();  // Its end callback finds no entry and only counts itself done.
+  watch.reset();
+  client.reset();
   return absl::OkStatus();
 }
 
