@@ -148,6 +148,7 @@ BenchSummary RunPlacer(const BenchSetup& s, Placer& placer, const std::string& p
       record.cold = IsColdStart(result);
       record.tier = result.tier;
       record.runner = result.runner;
+      if (!result.status.ok()) record.error = std::string(result.status.message());
       return record;
     };
   };
@@ -167,6 +168,7 @@ BenchSummary RunDirectSocket(const BenchSetup& s) {
         absl::StatusOr<DirectSocketClient> connected = DirectSocketClient::Connect(s.direct_socket);
         if (!connected.ok()) {
           record.http_status = 502;
+          record.error = std::string(connected.status().message());
           return record;
         }
         client->emplace(*std::move(connected));
@@ -176,6 +178,7 @@ BenchSummary RunDirectSocket(const BenchSetup& s) {
       if (!status.ok()) {
         client->reset();
         record.http_status = 502;
+        record.error = std::string(status.status().message());
         return record;
       }
       record.http_status = *status;

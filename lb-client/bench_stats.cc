@@ -39,6 +39,7 @@ BenchSummary Summarize(const std::string& placer, const std::vector<CallRecord>&
       ++s.ok;
     } else {
       ++s.errors_by_status[r.http_status];
+      s.error_examples.emplace(r.http_status, r.error);
     }
     if (!r.tier.empty()) ++s.tiers[r.tier];
     if (!r.runner.empty()) {
@@ -73,6 +74,9 @@ std::string SummaryJson(const BenchSummary& s) {
   nlohmann::ordered_json errors = nlohmann::ordered_json::object();
   for (const auto& [status, count] : s.errors_by_status) errors[absl::StrCat(status)] = count;
   j["errors_by_status"] = std::move(errors);
+  nlohmann::ordered_json examples = nlohmann::ordered_json::object();
+  for (const auto& [status, message] : s.error_examples) examples[absl::StrCat(status)] = message;
+  j["error_examples"] = std::move(examples);
   j["tiers"] = s.tiers;
   j["calls_by_runner"] = s.calls_by_runner;
   j["runners_per_function"] = s.runners_per_function;
@@ -91,7 +95,7 @@ std::string SummaryText(const BenchSummary& s) {
   if (!s.errors_by_status.empty()) {
     absl::StrAppend(&out, "  client-visible errors:");
     for (const auto& [status, count] : s.errors_by_status) {
-      absl::StrAppend(&out, " ", status, "x", count);
+      absl::StrAppend(&out, " ", status, "x", count, " (\"", s.error_examples.at(status), "\")");
     }
     absl::StrAppend(&out, "\n");
   }

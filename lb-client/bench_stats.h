@@ -20,6 +20,7 @@ struct CallRecord {
   bool cold = false;       // served by a container started for it
   std::string tier;        // capacity placer's tier
   std::string runner;      // "" if not placed
+  std::string error;       // the error's message, for calls that failed
   int function = 0;
   bool burst = false;
 };
@@ -35,6 +36,7 @@ struct BenchSummary {
   int64_t connection_errors = 0;
   int64_t cold_starts = 0;
   std::map<int, int64_t> errors_by_status;  // client-visible answers >= 400 (and 200 errors)
+  std::map<int, std::string> error_examples;  // the first message seen per status
   std::map<std::string, int64_t> tiers;
   std::map<std::string, int64_t> calls_by_runner;
   // Locality: mean number of distinct runners that served each function.

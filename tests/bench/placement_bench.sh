@@ -7,9 +7,11 @@
 # runner holding the whole fleet's memory gives the "no placement decisions" bound.
 #
 # usage: tests/bench/placement_bench.sh [--build DIR] [--out FILE] [--dry-run]
-#   Settings (environment): DURATION (s, 30), FUNCTIONS (24), ZIPF (1.1), CONCURRENCY (6),
-#   SLEEP_MS (function service time, 50), MEMORY_MB per call (128), RUNNER_MEMORY_MB (512),
-#   BURSTS ("16@10 16@20"), SEED (7), IDLE_TIMEOUT (s, 30).
+#   Settings (environment): DURATION (s, 60), RATE (open-loop Poisson arrivals per second, 6;
+#   0 = closed loop of CONCURRENCY calls, 6), FUNCTIONS (10), ZIPF (1.0), SLEEP_MS (function
+#   service time, 50), MEMORY_MB per call (128), RUNNER_MEMORY_MB (512), BURSTS
+#   ("6@15 6@30 6@45"), SEED (7), IDLE_TIMEOUT (s, 30). With a rate every placer gets the very
+#   same calls at the same times (seeded), so counts compare directly.
 # Appends a dated section, with the raw `fnlb bench --json` lines, to
 # tests/bench/results/placement.md (or --out). Needs: the build (fn-runner, fnlb), a running
 # dockerd, fn-test/fdk:latest (tests/functions/build_images.sh), python3.
@@ -29,14 +31,15 @@ while (($#)); do
   esac
 done
 
-DURATION=${DURATION:-30}
-FUNCTIONS=${FUNCTIONS:-24}
-ZIPF=${ZIPF:-1.1}
+DURATION=${DURATION:-60}
+RATE=${RATE:-6}
+FUNCTIONS=${FUNCTIONS:-10}
+ZIPF=${ZIPF:-1.0}
 CONCURRENCY=${CONCURRENCY:-6}
 SLEEP_MS=${SLEEP_MS:-50}
 MEMORY_MB=${MEMORY_MB:-128}
 RUNNER_MEMORY_MB=${RUNNER_MEMORY_MB:-512}
-BURSTS=${BURSTS:-16@10 16@20}
+BURSTS=${BURSTS:-6@15 6@30 6@45}
 SEED=${SEED:-7}
 IDLE_TIMEOUT=${IDLE_TIMEOUT:-30}
 
@@ -115,9 +118,16 @@ runner_counter() {
 }
 
 bench_args=(--json --duration "$DURATION" --functions "$FUNCTIONS" --zipf "$ZIPF"
-  --concurrency "$CONCURRENCY" --seed "$SEED" --memory "$MEMORY_MB"
+  --seed "$SEED" --memory "$MEMORY_MB"
   --idle-timeout "$IDLE_TIMEOUT" --header "Fn-Test-Sleep-Ms:$SLEEP_MS" --placer-timeout 30)
 for b in $BURSTS; do bench_args+=(--burst "$b"); done
+if [[ $RATE != 0 ]]; then
+  bench_args+=(--rate "$RATE")
+  load="open loop: Poisson arrivals at $RATE calls/s"
+else
+  bench_args+=(--concurrency "$CONCURRENCY")
+  load="closed loop of $CONCURRENCY concurrent calls"
+fi
 
 run() {  # run LABEL PLACER RUNNERS MEMORY_MB
   local label=$1 placer=$2 count=$3 memory_mb=$4
@@ -150,14 +160,14 @@ import datetime, json, platform, subprocess, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 by = {r["label"]: r for r in rows}
 def errors(r):
-    e = r["errors_by_status"]
-    return ", ".join(f"{k}x{v}" for k, v in sorted(e.items())) or "none"
+    e, ex = r["errors_by_status"], r.get("error_examples", {})
+    return ", ".join(f"{k}x{v} ({ex.get(k, '')})" for k, v in sorted(e.items())) or "none"
 lines = []
 now = datetime.datetime.utcnow().strftime("%Y-%m-%d, %H:%M UTC")
 load = open("/proc/loadavg").read().split()[0]
 lines.append(f"\n## {now}\n")
-lines.append(f"Workload (seed $SEED): $FUNCTIONS functions, Zipf s=$ZIPF, closed loop of $CONCURRENCY "
-             f"concurrent calls for $DURATION s, bursts \`$BURSTS\` (N calls of one function at S s), "
+lines.append(f"Workload (seed $SEED): $FUNCTIONS functions, Zipf s=$ZIPF, $load "
+             f"for $DURATION s, bursts \`$BURSTS\` (N calls of one function at S s), "
              f"each call $MEMORY_MB MB and $SLEEP_MS ms of work (fn-test/fdk, Fn-Test-Sleep-Ms), "
              f"idle timeout $IDLE_TIMEOUT s. Runners: 3 x $RUNNER_MEMORY_MB MB "
              f"(FN_MAX_TOTAL_MEMORY_BYTES), non-blocking admission, restarted for every placer. "
