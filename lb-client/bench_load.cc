@@ -7,7 +7,6 @@
 #include <utility>
 
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 
 namespace fnrunner {
 namespace {
@@ -85,8 +84,8 @@ LoadResult RunLoad(const LoadOptions& options, const ZipfSampler& zipf,
   const absl::Time start = absl::Now();
   const absl::Time end = start + options.duration;
   Recorder recorder(start, options.warmup);
-  // Never notified: the pacing waits below are timed waits on it, not sleeps.
-  absl::Notification never;
+  // Arrivals happen at their scheduled times: pacing, the one place a load generator sleeps.
+  const auto sleep_until = [](absl::Time t) { absl::SleepFor(t - absl::Now()); };
   std::vector<std::thread> threads;
 
   // Bursts: each fires its calls together, one thread per call.
@@ -96,7 +95,7 @@ LoadResult RunLoad(const LoadOptions& options, const ZipfSampler& zipf,
     std::vector<std::thread> callers;
     for (const Burst& burst : bursts) {
       const absl::Time at = start + burst.at;
-      never.WaitForNotificationWithDeadline(at);
+      sleep_until(at);
       for (int i = 0; i < burst.calls; ++i) {
         callers.emplace_back([&, at, function = burst.function] {
           RunOne(factory(), function, /*burst=*/true, at, recorder);
@@ -119,7 +118,7 @@ LoadResult RunLoad(const LoadOptions& options, const ZipfSampler& zipf,
     for (const Arrival& arrival :
          PoissonArrivals(options.rate, options.duration, zipf, options.seed)) {
       const absl::Time at = start + arrival.at;
-      never.WaitForNotificationWithDeadline(at);
+      sleep_until(at);
       queue.Push(arrival.function, at);
     }
     queue.Close();
