@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "base/sha256.h"
 
 namespace fnrunner {
 
@@ -44,9 +45,5 @@ absl::StatusOr<SlotKey> SlotKeyOf(const Call& call, absl::string_view driver_ext
 // Ignores slot_hash_id. Headers, method, url, type, trigger and app name are not hashed.
 SlotKey HashSlotKey(const Call& call, absl::string_view driver_extension = "");
 
-// SHA-256 (FIPS 180-4) of `data`: the raw 32-byte digest. Our own implementation: OpenSSL is
-// not a dependency and neither Abseil, glog nor libcurl export one. Not constant-time; used
-// only for keys, never for secrets.
-std::string Sha256(absl::string_view data);
 
 }  // namespace fnrunner

@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
-#include "lb-client/sha256.h"
+#include "base/sha256.h"
 
 namespace fnrunner {
 namespace {
@@ -224,7 +224,7 @@ std::string SlotHashId(const LbCall& call) {
   for (const auto& [key, json] : call.annotations) {
     absl::StrAppend(&in, key, absl::string_view("\0", 1), json, absl::string_view("\0", 1));
   }
-  return absl::BytesToHexString(LbSha256(in));
+  return absl::BytesToHexString(Sha256(in));
 }
 
 }  // namespace fnrunner

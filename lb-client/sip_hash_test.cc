@@ -8,7 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "lb-client/sha256.h"
+#include "base/sha256.h"
 #include "absl/strings/escaping.h"
 
 namespace fnrunner {
@@ -114,14 +114,14 @@ TEST(FnJumpHashTest, OneOrNoBucketIsZero) {
 }
 
 TEST(LbSha256Test, MatchesFipsVectors) {
-  EXPECT_EQ(absl::BytesToHexString(LbSha256("")),
+  EXPECT_EQ(absl::BytesToHexString(Sha256("")),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(absl::BytesToHexString(LbSha256("abc")),
+  EXPECT_EQ(absl::BytesToHexString(Sha256("abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(absl::BytesToHexString(
-                LbSha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+                Sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  EXPECT_EQ(absl::BytesToHexString(LbSha256(std::string(1000000, 'a'))),
+  EXPECT_EQ(absl::BytesToHexString(Sha256(std::string(1000000, 'a'))),
             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
