@@ -14,6 +14,7 @@ packages=(
   libgtest-dev libgmock-dev
   docker.io                              # dockerd for integration and e2e tests
   iproute2 procps                        # ss/ps used by scripts and leak checks
+  openssl                                # TLS tests make throwaway certificates
 )
 
 missing=()
