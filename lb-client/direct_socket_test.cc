@@ -58,8 +58,8 @@ class CannedServer {
       if (head_end == std::string::npos) break;
       const size_t length_at = buffer.find("Content-Length: ");
       size_t length = 0;
-      absl::SimpleAtoi(buffer.substr(length_at + 16, buffer.find("\r\n", length_at) - length_at - 16),
-                       &length);
+      EXPECT_TRUE(absl::SimpleAtoi(
+          buffer.substr(length_at + 16, buffer.find("\r\n", length_at) - length_at - 16), &length));
       while (buffer.size() < head_end + 4 + length) {
         const ssize_t n = read(fd, chunk, sizeof(chunk));
         if (n <= 0) break;
