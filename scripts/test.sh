@@ -80,6 +80,7 @@ tests/functions/build_images.sh build
 # The leftover check runs after ctest and prints nothing when clean, so ctest's summary stays
 # the last lines of the output.
 status=0
-ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600 || status=$?
+# Twice as many tests as cores: the dockerd-bound tests mostly wait on the engine.
+ctest --test-dir build --output-on-failure -j $((jobs * 2)) --timeout 600 || status=$?
 scripts/check_leftovers.sh || status=1
 exit $status
