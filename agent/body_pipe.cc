@@ -9,27 +9,50 @@ void BodyPipe::Push(std::string data, bool last) {
   if (aborted_ || got_last_) return;
   chunks_.push_back(Chunk{std::move(data), last});
   got_last_ = last;
+  if (waker_) waker_();
+}
+
+absl::StatusOr<BodyPipe::Chunk> BodyPipe::TakeLocked() {
+  if (aborted_) return absl::CancelledError("request body aborted");
+  if (chunks_.empty()) return absl::OutOfRangeError("request body already complete");
+  Chunk chunk = std::move(chunks_.front());
+  chunks_.pop_front();
+  return chunk;
 }
 
 absl::StatusOr<BodyPipe::Chunk> BodyPipe::Next() {
-  Chunk chunk;
+  absl::StatusOr<Chunk> chunk;
   {
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(this, &BodyPipe::ReadyLocked));
-    if (aborted_) return absl::CancelledError("request body aborted");
-    if (chunks_.empty()) return absl::OutOfRangeError("request body already complete");
-    chunk = std::move(chunks_.front());
-    chunks_.pop_front();
+    chunk = TakeLocked();
   }
   // Outside the lock: the producer's callback may call Push() from another thread at once.
-  if (!chunk.last) on_wanted_();
+  if (chunk.ok() && !chunk->last) on_wanted_();
   return chunk;
+}
+
+std::optional<absl::StatusOr<BodyPipe::Chunk>> BodyPipe::TryNext() {
+  absl::StatusOr<Chunk> chunk;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!ReadyLocked()) return std::nullopt;
+    chunk = TakeLocked();
+  }
+  if (chunk.ok() && !chunk->last) on_wanted_();
+  return chunk;
+}
+
+void BodyPipe::SetWaker(std::function<void()> waker) {
+  absl::MutexLock lock(&mu_);
+  waker_ = std::move(waker);
 }
 
 void BodyPipe::Abort() {
   absl::MutexLock lock(&mu_);
   aborted_ = true;
   chunks_.clear();
+  if (waker_) waker_();
 }
 
 bool BodyPipe::Complete() const {

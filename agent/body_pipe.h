@@ -11,7 +11,8 @@
 namespace fnrunner {
 
 // Carries one call's request body from the runner (producer; never blocks: it runs on gRPC
-// reactions) to the thread that writes it to the function (consumer; blocks). Back-pressure
+// reactions) to the thread that writes it to the function (consumer: blocks in Next(), or
+// polls with TryNext() after SetWaker()). Back-pressure
 // is a token: the producer may hand over one chunk, then waits for `on_wanted`, which the
 // consumer calls after taking each chunk but the last. So at most one frame (10 KiB from fn's
 // LB) waits here per call, however slow the function reads. Thread-safe.
@@ -34,6 +35,13 @@ class BodyPipe {
   // last chunk has been taken.
   absl::StatusOr<Chunk> Next() ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Non-blocking Next(): nullopt while no chunk (and no failure) is there yet.
+  std::optional<absl::StatusOr<Chunk>> TryNext() ABSL_LOCKS_EXCLUDED(mu_);
+  // For a consumer that polls: `waker` runs (under the pipe's lock, so it must be quick and
+  // must not use the pipe) after each Push() and Abort(). nullptr unregisters it; once that
+  // returns, the old waker is not running and will not run.
+  void SetWaker(std::function<void()> waker) ABSL_LOCKS_EXCLUDED(mu_);
+
   // Wakes and fails a blocked Next(); later Push() calls are dropped. Idempotent.
   void Abort() ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -45,8 +53,12 @@ class BodyPipe {
     return aborted_ || !chunks_.empty() || (got_last_ && chunks_.empty());
   }
 
+  // Takes the next chunk or failure if one is ready; calls on_wanted_ outside the lock.
+  absl::StatusOr<Chunk> TakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const std::function<void()> on_wanted_;
   mutable absl::Mutex mu_;
+  std::function<void()> waker_ ABSL_GUARDED_BY(mu_);
   std::deque<Chunk> chunks_ ABSL_GUARDED_BY(mu_);
   bool got_last_ ABSL_GUARDED_BY(mu_) = false;
   bool aborted_ ABSL_GUARDED_BY(mu_) = false;

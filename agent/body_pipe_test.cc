@@ -74,5 +74,44 @@ TEST(BodyPipeTest, AbortWakesABlockedConsumerWithCancelled) {
   EXPECT_FALSE(pipe.Complete());
 }
 
+TEST(BodyPipeTest, TryNextNeverBlocksAndAsksForMoreLikeNext) {
+  int wanted = 0;
+  BodyPipe pipe([&] { ++wanted; });
+
+  EXPECT_FALSE(pipe.TryNext().has_value());
+  pipe.Push("ab", false);
+  std::optional<absl::StatusOr<BodyPipe::Chunk>> first = pipe.TryNext();
+  EXPECT_FALSE(pipe.TryNext().has_value());
+  pipe.Push("cd", true);
+  std::optional<absl::StatusOr<BodyPipe::Chunk>> second = pipe.TryNext();
+
+  ASSERT_TRUE(first.has_value());
+  ASSERT_THAT(*first, IsOk());
+  EXPECT_EQ((*first)->data, "ab");
+  ASSERT_TRUE(second.has_value());
+  ASSERT_THAT(*second, IsOk());
+  EXPECT_TRUE((*second)->last);
+  EXPECT_EQ(wanted, 1);
+  std::optional<absl::StatusOr<BodyPipe::Chunk>> after = pipe.TryNext();
+  ASSERT_TRUE(after.has_value());
+  EXPECT_THAT(*after, StatusIs(absl::StatusCode::kOutOfRange));
+}
+
+TEST(BodyPipeTest, WakerRunsOnPushAndAbortUntilUnregistered) {
+  BodyPipe pipe([] {});
+  int wakes = 0;
+  pipe.SetWaker([&] { ++wakes; });
+
+  pipe.Push("a", false);
+  pipe.Abort();
+  pipe.SetWaker(nullptr);
+  pipe.Abort();
+
+  EXPECT_EQ(wakes, 2);
+  std::optional<absl::StatusOr<BodyPipe::Chunk>> aborted = pipe.TryNext();
+  ASSERT_TRUE(aborted.has_value());
+  EXPECT_THAT(*aborted, StatusIs(absl::StatusCode::kCancelled));
+}
+
 }  // namespace
 }  // namespace fnrunner

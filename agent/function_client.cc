@@ -9,10 +9,9 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
-#include <system_error>
-#include <thread>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -25,6 +24,9 @@ namespace {
 constexpr size_t kReadBytes = 64 * 1024;
 // The body of a 502/504 answer is read (and dropped) up to this size to keep the connection.
 constexpr size_t kMaxDiscardBytes = 64 * 1024;
+// The request side takes the next body piece only while fewer bytes than this wait to be
+// written: back-pressure stays within about two of fn's 10 KiB frames.
+constexpr size_t kFillBelowBytes = 16 * 1024;
 constexpr absl::Duration kFirstConnectBackoff = absl::Milliseconds(1);
 constexpr absl::Duration kMaxConnectBackoff = absl::Milliseconds(50);
 
@@ -88,97 +90,18 @@ ExchangeResult Result(absl::Status status, FnError error, ContainerFate containe
   return result;
 }
 
-// Carries the request body from the caller's BodyPipe, whose Next() blocks, to the poll
-// loop. Its thread takes a piece, parks it here, calls `wake` and takes the next one only
-// after the loop took this one, so BodyPipe's one-frame back-pressure holds end to end.
-class BodyPump {
- public:
-  static absl::StatusOr<std::unique_ptr<BodyPump>> Start(BodyPipe& body,
-                                                         std::function<void()> wake) {
-    std::unique_ptr<BodyPump> pump(new BodyPump(body, std::move(wake)));
-    try {
-      pump->thread_ = std::thread(&BodyPump::Run, pump.get());
-    } catch (const std::system_error& e) {
-      return absl::InternalError(absl::StrCat("starting the request body thread: ", e.what()));
-    }
-    return pump;
-  }
-
-  // Aborts the pipe unless its last piece came out (nobody will want the rest, and its
-  // Next() may be blocking our thread), then joins the thread.
-  ~BodyPump() {
-    bool abort;
-    {
-      absl::MutexLock lock(&mu_);
-      stopping_ = true;
-      abort = !done_;
-    }
-    if (abort) body_.Abort();
-    if (thread_.joinable()) thread_.join();
-  }
-
-  // The parked piece, if there is one. Never blocks.
-  std::optional<BodyPipe::Chunk> TryTake() ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
-    return std::exchange(parked_, std::nullopt);
-  }
-  // The pipe's failure, once Next() failed: Cancelled after BodyPipe::Abort(), OutOfRange
-  // if its last piece had been taken before this exchange.
-  absl::Status error() const ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
-    return error_;
-  }
-
- private:
-  BodyPump(BodyPipe& body, std::function<void()> wake) : body_(body), wake_(std::move(wake)) {}
-
-  bool MayTakeNextLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !parked_.has_value() || stopping_;
-  }
-
-  void Run() ABSL_LOCKS_EXCLUDED(mu_) {
-    while (true) {
-      absl::StatusOr<BodyPipe::Chunk> chunk = body_.Next();  // blocks: no lock held
-      {
-        absl::MutexLock lock(&mu_);
-        if (chunk.ok()) {
-          done_ = chunk->last;
-          parked_ = *std::move(chunk);
-        } else {
-          done_ = true;
-          error_ = chunk.status();
-        }
-      }
-      wake_();
-      absl::MutexLock lock(&mu_);
-      if (done_) return;
-      mu_.Await(absl::Condition(this, &BodyPump::MayTakeNextLocked));
-      if (stopping_) return;
-    }
-  }
-
-  BodyPipe& body_;
-  const std::function<void()> wake_;
-  mutable absl::Mutex mu_;
-  std::optional<BodyPipe::Chunk> parked_ ABSL_GUARDED_BY(mu_);
-  bool done_ ABSL_GUARDED_BY(mu_) = false;  // the last piece or an error came out
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Status error_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;
-};
-
 // One exchange in progress: the state machine behind FunctionClient::Exchange(). Writes the
 // request and reads the response on one non-blocking socket from one thread.
 class Exchanger {
  public:
   Exchanger(int fd, int wake_fd, const FunctionClient::Options& options,
-            const FunctionRequest& request, std::string head, BodyPump& pump,
+            const FunctionRequest& request, std::string head, BodyPipe& body,
             std::function<bool()> aborted, ResponseSink& sink)
       : fd_(fd),
         wake_fd_(wake_fd),
         options_(options),
         request_(request),
-        pump_(pump),
+        body_(body),
         aborted_(std::move(aborted)),
         sink_(sink),
         out_(std::move(head)),
@@ -189,6 +112,8 @@ class Exchanger {
   ExchangeResult Run();
   // After Run(): whether the connection can carry the next exchange.
   bool keep_connection() const { return keep_connection_; }
+  // Whether the body's last piece was taken (else the caller aborts the pipe).
+  bool took_last_piece() const { return took_last_piece_; }
 
  private:
   bool request_done() const { return all_body_taken_ && out_pos_ == out_.size(); }
@@ -206,7 +131,7 @@ class Exchanger {
   const int wake_fd_;
   const FunctionClient::Options& options_;
   const FunctionRequest& request_;
-  BodyPump& pump_;
+  BodyPipe& body_;  // polled with TryNext(); its waker pokes wake_fd_
   const std::function<bool()> aborted_;
   ResponseSink& sink_;
 
@@ -214,6 +139,7 @@ class Exchanger {
   std::string out_;
   size_t out_pos_ = 0;
   bool all_body_taken_;
+  bool took_last_piece_ = false;
   uint64_t body_taken_ = 0;
   uint64_t bytes_written_ = 0;
   bool write_broken_ = false;  // the function stopped reading (EPIPE / ECONNRESET)
@@ -240,6 +166,11 @@ ExchangeResult Exchanger::Run() {
       return Stop(absl::DeadlineExceededError("call deadline passed"));
     }
     if (std::optional<ExchangeResult> done = FillRequest()) return *done;
+    if (out_pos_ < out_.size() && !write_broken_) {
+      // The socket is almost always writable: send first, poll only after EAGAIN.
+      WriteRequest();
+      if (out_pos_ == out_.size() && !all_body_taken_ && !write_broken_) continue;
+    }
     if (std::optional<ExchangeResult> done = ProcessResponse()) return *done;
     if (write_broken_) {
       // The function closed (or stopped reading) while we were sending. If it answered
@@ -275,38 +206,48 @@ ExchangeResult Exchanger::Run() {
 }
 
 std::optional<ExchangeResult> Exchanger::FillRequest() {
-  if (all_body_taken_ || out_pos_ < out_.size()) return std::nullopt;
-  std::optional<BodyPipe::Chunk> piece = pump_.TryTake();
-  if (!piece.has_value()) {
-    absl::Status error = pump_.error();
-    if (error.ok()) return std::nullopt;
-    if (absl::IsCancelled(error)) return Stop(std::move(error));
-    return Done(absl::FailedPreconditionError(error.message()),
-                fn_errors::Internal(std::string(error.message())),
-                bytes_written_ == 0 ? ContainerFate::kReuse : ContainerFate::kKill);
-  }
-  out_.clear();
-  out_pos_ = 0;
-  const size_t size = piece->data.size();
-  body_taken_ += size;
-  if (request_.body_length.has_value()) {
-    // The function knows where a Content-Length body ends, so it is complete with its last
-    // byte even if the piece marked last comes later (fn's LB ends with an empty eof frame).
-    const uint64_t length = *request_.body_length;
-    if (body_taken_ > length || (piece->last && body_taken_ < length)) {
-      return Done(absl::FailedPreconditionError(
-                      absl::StrCat("request body is ", body_taken_ > length ? "longer" : "shorter",
-                                   " than its Content-Length ", length)),
-                  fn_errors::Internal("request body does not match its Content-Length"),
+  // Takes pieces while little waits to be written, so the head and a small body leave in one
+  // send(), and an empty piece never leaves the loop waiting for a poke that will not come.
+  while (!all_body_taken_ && out_.size() - out_pos_ < kFillBelowBytes) {
+    std::optional<absl::StatusOr<BodyPipe::Chunk>> next = body_.TryNext();
+    if (!next.has_value()) return std::nullopt;  // The waker pokes wake_fd_ when one comes.
+    if (!next->ok()) {
+      // Cancelled after BodyPipe::Abort(); OutOfRange if its last piece was taken before.
+      absl::Status error = next->status();
+      if (absl::IsCancelled(error)) return Stop(std::move(error));
+      return Done(absl::FailedPreconditionError(error.message()),
+                  fn_errors::Internal(std::string(error.message())),
                   bytes_written_ == 0 ? ContainerFate::kReuse : ContainerFate::kKill);
     }
-    out_ = std::move(piece->data);
-    all_body_taken_ = body_taken_ == length;
-  } else {
-    if (size > 0) absl::StrAppend(&out_, ChunkHeader(size), piece->data, kChunkEnd);
-    if (piece->last) {
-      absl::StrAppend(&out_, kLastChunk);
-      all_body_taken_ = true;
+    BodyPipe::Chunk& piece = **next;
+    took_last_piece_ = piece.last;
+    out_.erase(0, out_pos_);
+    out_pos_ = 0;
+    const size_t size = piece.data.size();
+    body_taken_ += size;
+    if (request_.body_length.has_value()) {
+      // The function knows where a Content-Length body ends, so it is complete with its last
+      // byte even if the piece marked last comes later (fn's LB ends with an empty eof frame).
+      const uint64_t length = *request_.body_length;
+      if (body_taken_ > length || (piece.last && body_taken_ < length)) {
+        return Done(absl::FailedPreconditionError(absl::StrCat(
+                        "request body is ", body_taken_ > length ? "longer" : "shorter",
+                        " than its Content-Length ", length)),
+                    fn_errors::Internal("request body does not match its Content-Length"),
+                    bytes_written_ == 0 ? ContainerFate::kReuse : ContainerFate::kKill);
+      }
+      if (out_.empty()) {
+        out_ = std::move(piece.data);
+      } else {
+        out_.append(piece.data);
+      }
+      all_body_taken_ = body_taken_ == length;
+    } else {
+      if (size > 0) absl::StrAppend(&out_, ChunkHeader(size), piece.data, kChunkEnd);
+      if (piece.last) {
+        absl::StrAppend(&out_, kLastChunk);
+        all_body_taken_ = true;
+      }
     }
   }
   return std::nullopt;
@@ -537,12 +478,14 @@ ExchangeResult FunctionClient::Run(const FunctionRequest& request, BodyPipe& bod
     return Result(head.status(), fn_errors::Internal(std::string(head.status().message())),
                   ContainerFate::kReuse);
   }
-  absl::StatusOr<std::unique_ptr<BodyPump>> pump = BodyPump::Start(body, [this] { Wake(); });
-  if (!pump.ok()) {
-    body.Abort();
-    return Result(pump.status(), fn_errors::Internal(std::string(pump.status().message())),
-                  ContainerFate::kReuse);
-  }
+  // Until the exchange ends, each Push() or Abort() on the body pokes the poll loop. On the
+  // way out the body is aborted unless its last piece was taken: nobody will want the rest.
+  body.SetWaker([this] { Wake(); });
+  bool took_last_piece = false;
+  absl::Cleanup release_body = [&] {
+    body.SetWaker(nullptr);
+    if (!took_last_piece) body.Abort();
+  };
   if (absl::Status connected = EnsureConnected(request.deadline); !connected.ok()) {
     if (absl::IsCancelled(connected)) return Result(connected, {}, ContainerFate::kReuse);
     if (absl::IsDeadlineExceeded(connected)) {
@@ -553,9 +496,10 @@ ExchangeResult FunctionClient::Run(const FunctionRequest& request, BodyPipe& bod
                   ContainerFate::kKill);
   }
   Exchanger exchanger(
-      connection_.get(), wake_.get(), options_, request, *std::move(head), **pump,
+      connection_.get(), wake_.get(), options_, request, *std::move(head), body,
       [this] { return aborted(); }, sink);
   ExchangeResult result = exchanger.Run();
+  took_last_piece = exchanger.took_last_piece();
   if (exchanger.keep_connection()) {
     idle_since_ = absl::Now();
   } else {

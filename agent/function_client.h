@@ -8,10 +8,10 @@
 // and on one eventfd. So it sees an answer that starts before the request is complete (fn's
 // premature write) the moment it arrives, and the deadline and Abort() end it at once.
 //   * Request body: the runner pushes frames into the call's BodyPipe from gRPC reactions
-//     without blocking and reads the next frame only after `on_wanted`. BodyPipe::Next()
-//     blocks, so a helper thread per exchange takes one piece at a time from it, hands it to
-//     the poll loop (poking the eventfd) and takes the next only once that one was taken:
-//     at most one frame waits in the pipe, one in the hand-over, one is being written.
+//     without blocking and reads the next frame only after `on_wanted`. The poll loop takes
+//     pieces with TryNext() when it has room and the pipe's waker pokes the eventfd when one
+//     arrives: at most one frame waits in the pipe and one is being written, and no thread
+//     but the exchange's own is involved.
 //   * Response body: ResponseSink::OnResponseData() is called on the exchange's thread and
 //     may block until the runner has room; meanwhile the socket is not read, so the function
 //     blocks in write(). Abort() and the deadline are noticed when it returns.
@@ -56,7 +56,7 @@ struct ExchangeResult {
   //   Aborted             the function broke the contract (the rest of spec §4.7)
   //   InvalidArgument     a request header cannot be sent; nothing was sent (fn's code 0)
   //   FailedPrecondition  the body does not match body_length, or the BodyPipe was spent
-  //   Internal            our own failure, e.g. no thread or eventfd (fn's code 0)
+  //   Internal            our own failure, e.g. poll failed (fn's code 0)
   absl::Status status;
   FnError error;
   // kKill when the function broke the contract or may still be busy with this request.
@@ -117,7 +117,7 @@ class FunctionClient {
 
   const FunctionSocket socket_;
   const Options options_;
-  const UniqueFd wake_;    // eventfd: Abort() and the body's helper thread poke it
+  const UniqueFd wake_;    // eventfd: Abort() and the body's waker poke it
   UniqueFd connection_;    // kept alive between exchanges; invalid if none
   absl::Time idle_since_;  // when `connection_` finished its last exchange
   bool ever_connected_ = false;

@@ -825,6 +825,23 @@ TEST_F(FunctionClientTest, BodyNotMatchingItsLengthIsRefused) {
   ExchangeResult result = Run(*client, Request(/*body_length=*/10), {"short"}, sink);
 
   EXPECT_THAT(result.status, StatusIs(absl::StatusCode::kFailedPrecondition));
+  // The whole body was there before the first send: nothing reached the function.
+  EXPECT_EQ(result.container, ContainerFate::kReuse);
+}
+
+TEST_F(FunctionClientTest, BodyOverrunningItsLengthAfterBytesWentOutKillsTheContainer) {
+  StartFdk([](ServerConn& conn) {
+    ServerRequest request;
+    if (conn.ReadHead(request)) conn.ReadBody(request);
+  });
+  std::unique_ptr<FunctionClient> client = Client();
+  RecordingSink sink;
+  const std::string big(20000, 'x');  // more than one fill: sent before the next piece
+
+  ExchangeResult result =
+      Run(*client, Request(/*body_length=*/big.size() + 1), {big, "yy"}, sink);
+
+  EXPECT_THAT(result.status, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_EQ(result.container, ContainerFate::kKill);
 }
 
