@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "proto/grpc_status.h"
+#include "runner/outbox_reactor_ops.h"
 
 namespace fnrunner {
 namespace {
@@ -24,8 +25,8 @@ EngageReactor::EngageReactor(grpc::CallbackServerContext* context, EngageService
   session_.Start();
 }
 
-void EngageReactor::Send(RunnerMsg msg) {
-  if (const RunnerMsg* next = outbox_.Push(std::move(msg))) StartWrite(next);
+void EngageReactor::Send(RunnerMsg msg, bool more_follows) {
+  StartOutboxWrite<EngageReactor, RunnerMsg>(*this, outbox_.Push(std::move(msg), more_follows));
 }
 
 bool EngageReactor::WaitForRoom() { return outbox_.WaitForRoom(); }
@@ -38,9 +39,7 @@ void EngageReactor::ReadNext() {
 }
 
 void EngageReactor::End(absl::Status status) {
-  if (std::optional<absl::Status> finish = outbox_.FinishWhenFlushed(std::move(status))) {
-    Finish(ToGrpcStatus(*finish));  // The last use of `this`: OnDone may already be running.
-  }
+  StartOutboxStep<EngageReactor, RunnerMsg>(*this, outbox_.FinishWhenFlushed(std::move(status)));
 }
 
 void EngageReactor::OnReadDone(bool ok) {
@@ -56,12 +55,7 @@ void EngageReactor::OnReadDone(bool ok) {
 }
 
 void EngageReactor::OnWriteDone(bool ok) {
-  StreamOutbox<RunnerMsg>::AfterWrite after = outbox_.OnWriteDone(ok);
-  if (after.write != nullptr) {
-    StartWrite(after.write);
-  } else if (after.finish) {
-    Finish(ToGrpcStatus(*after.finish));  // The last use of `this`.
-  }
+  StartOutboxStep<EngageReactor, RunnerMsg>(*this, outbox_.OnWriteDone(ok));
 }
 
 void EngageReactor::OnCancel() { session_.OnCancelled(); }

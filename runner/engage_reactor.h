@@ -24,7 +24,7 @@ class EngageReactor final : public grpc::ServerBidiReactor<ClientMsg, RunnerMsg>
   ~EngageReactor() override = default;  // Only OnDone() deletes.
 
   // EngageStream, called by the session from any thread.
-  void Send(RunnerMsg msg) override;
+  void Send(RunnerMsg msg, bool more_follows) override;
   bool WaitForRoom() override;
   void ReadNext() override;
   void End(absl::Status status) override;

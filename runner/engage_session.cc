@@ -102,7 +102,7 @@ void EngageSession::Admit(const TryCall& try_call) {
     VLOG(1) << LogPrefix() << "refused: " << refused->error.code << " "
             << refused->error.message;
     services_.metrics.CallRefused(refused->error);
-    stream_.Send(std::move(finished));
+    stream_.Send(std::move(finished), /*more_follows=*/true);  // the end
     stream_.End(absl::OkStatus());
     return;
   }
@@ -251,7 +251,7 @@ void EngageSession::OnExecutionStarted() {
     if (!detached_call_ || result_started_ || state_ == State::kDone || detaching_) return;
     result_started_ = true;
   }
-  stream_.Send(ResultStartMsg(202, {}));
+  stream_.Send(ResultStartMsg(202, {}), /*more_follows=*/false);
 }
 
 void EngageSession::OnResponseStart(int status, std::vector<HttpHeaderField> headers) {
@@ -271,7 +271,7 @@ void EngageSession::OnResponseStart(int status, std::vector<HttpHeaderField> hea
     result_started_ = true;
   }
   // Agent callbacks for one call never overlap, so no data frame can overtake this.
-  stream_.Send(std::move(start));
+  stream_.Send(std::move(start), /*more_follows=*/false);
 }
 
 bool EngageSession::OnResponseData(absl::string_view data) {
@@ -284,11 +284,11 @@ bool EngageSession::OnResponseData(absl::string_view data) {
     send_start = !result_started_;
     result_started_ = true;
   }
-  if (send_start) stream_.Send(ResultStartMsg(200, {}));
+  if (send_start) stream_.Send(ResultStartMsg(200, {}), /*more_follows=*/false);
   while (!data.empty()) {
     if (!stream_.WaitForRoom()) return false;
     const size_t n = std::min(data.size(), kMaxDataFrameBytes);
-    stream_.Send(DataMsg(data.substr(0, n)));
+    stream_.Send(DataMsg(data.substr(0, n)), /*more_follows=*/false);
     data.remove_prefix(n);
   }
   return true;
@@ -322,7 +322,8 @@ void EngageSession::OnFinished(CallResult result) {
   if (!finished) return;  // The RPC already ended (protocol failure or cancel): no F.
   VLOG(1) << LogPrefix() << "finished success=" << finished->finished().success() << " code="
           << finished->finished().errorcode();
-  stream_.Send(*std::move(finished));
+  // The last message and the status leave together.
+  stream_.Send(*std::move(finished), /*more_follows=*/true);
   stream_.End(absl::OkStatus());
 }
 

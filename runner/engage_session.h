@@ -29,8 +29,11 @@ inline constexpr size_t kMaxRunnerMsgBytes = (4 << 20) - 1024;  // under the Go 
 class EngageStream {
  public:
   virtual ~EngageStream() = default;
-  // Queues `msg` for writing, in order. Dropped once the stream is ending.
-  virtual void Send(RunnerMsg msg) = 0;
+  // Queues `msg` for writing, in order. Dropped once the stream is ending. `more_follows`:
+  // the caller sends another message or ends the stream right away, so this one may wait
+  // for it (the last message and the status then leave in one operation). Never for a
+  // message whose follower may block.
+  virtual void Send(RunnerMsg msg, bool more_follows) = 0;
   // Blocks while too much output waits to be written (response back-pressure). False once
   // the stream is ending: stop producing.
   virtual bool WaitForRoom() = 0;

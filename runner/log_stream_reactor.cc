@@ -7,6 +7,7 @@
 #include "glog/logging.h"
 #include "proto/grpc_status.h"
 #include "runner/metrics.h"
+#include "runner/outbox_reactor_ops.h"
 
 namespace fnrunner {
 namespace {
@@ -37,9 +38,9 @@ void LogStreamReactor::ReadNext() {
 }
 
 void LogStreamReactor::End(absl::Status status) {
-  if (std::optional<absl::Status> finish = outbox_.FinishWhenFlushed(std::move(status))) {
-    Finish(ToGrpcStatus(*finish));  // The last use of `this`.
-  }
+  // May be the last use of `this`.
+  StartOutboxStep<LogStreamReactor, LogResponseMsg>(*this,
+                                                    outbox_.FinishWhenFlushed(std::move(status)));
 }
 
 void LogStreamReactor::OnReadDone(bool ok) {
@@ -121,16 +122,11 @@ void LogStreamReactor::MaybeSend() {
       ++lines;
     }
   }
-  if (const LogResponseMsg* next = outbox_.Push(std::move(batch))) StartWrite(next);
+  StartOutboxWrite<LogStreamReactor, LogResponseMsg>(*this, outbox_.Push(std::move(batch)));
 }
 
 void LogStreamReactor::OnWriteDone(bool ok) {
-  StreamOutbox<LogResponseMsg>::AfterWrite after = outbox_.OnWriteDone(ok);
-  if (after.write != nullptr) {
-    StartWrite(after.write);
-  } else if (after.finish) {
-    Finish(ToGrpcStatus(*after.finish));  // The last use of `this`.
-  }
+  StartOutboxStep<LogStreamReactor, LogResponseMsg>(*this, outbox_.OnWriteDone(ok));
 }
 
 void LogStreamReactor::OnCancel() { End(absl::CancelledError("the collector went away")); }

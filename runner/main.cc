@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "agent/agent.h"
@@ -262,6 +263,10 @@ int Run(const Config& config) {
 }  // namespace fnrunner
 
 int main(int argc, char** argv) {
+  // Debian's Abseil is built with Mutex deadlock detection on: a lock-order graph updated on
+  // every lock, a few percent of the runner's CPU per call. The tests keep it; the clang
+  // -Wthread-safety build checks lock discipline statically.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // Before any thread exists (see SignalWatcher).
   if (absl::Status s = fnrunner::SignalWatcher::BlockTerminationSignals(); !s.ok()) {
     std::cerr << "fn-runner: " << s.message() << "\n";

@@ -19,31 +19,63 @@ RunnerMsg Data(size_t bytes) {
 TEST(StreamOutboxTest, WritesOneAtATimeInOrder) {
   StreamOutbox<RunnerMsg> outbox(1 << 20);
 
-  const RunnerMsg* first = outbox.Push(Data(1));
-  const RunnerMsg* second = outbox.Push(Data(2));
+  StreamOutbox<RunnerMsg>::Write first = outbox.Push(Data(1));
+  StreamOutbox<RunnerMsg>::Write second = outbox.Push(Data(2));
 
-  ASSERT_NE(first, nullptr);
-  EXPECT_EQ(first->data().data().size(), 1u);
-  EXPECT_EQ(second, nullptr);  // A write is in flight.
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first.msg->data().data().size(), 1u);
+  EXPECT_FALSE(second);             // A write is in flight.
   StreamOutbox<RunnerMsg>::AfterWrite after = outbox.OnWriteDone(true);
-  ASSERT_NE(after.write, nullptr);
-  EXPECT_EQ(after.write->data().data().size(), 2u);
+  ASSERT_TRUE(after.write);
+  EXPECT_EQ(after.write.msg->data().data().size(), 2u);
   after = outbox.OnWriteDone(true);
-  EXPECT_EQ(after.write, nullptr);
+  EXPECT_FALSE(after.write);
   EXPECT_FALSE(after.finish.has_value());
 }
 
-TEST(StreamOutboxTest, FinishWaitsForQueuedWrites) {
+TEST(StreamOutboxTest, TheLastQueuedWriteCarriesTheFinish) {
   StreamOutbox<RunnerMsg> outbox(1 << 20);
-  ASSERT_NE(outbox.Push(Data(1)), nullptr);
-  outbox.Push(Data(1));
+  ASSERT_TRUE(outbox.Push(Data(1)));
+  outbox.Push(Data(2));
 
-  EXPECT_FALSE(outbox.FinishWhenFlushed(absl::OkStatus()).has_value());
-  EXPECT_EQ(outbox.Push(Data(1)), nullptr);  // Dropped: the stream is ending.
+  StreamOutbox<RunnerMsg>::AfterWrite on_end = outbox.FinishWhenFlushed(absl::OkStatus());
+  EXPECT_FALSE(outbox.Push(Data(1)));  // Dropped: the stream is ending.
+  StreamOutbox<RunnerMsg>::AfterWrite last = outbox.OnWriteDone(true);
 
-  EXPECT_NE(outbox.OnWriteDone(true).write, nullptr);
-  StreamOutbox<RunnerMsg>::AfterWrite after = outbox.OnWriteDone(true);
-  EXPECT_EQ(after.write, nullptr);
+  EXPECT_FALSE(on_end.write);  // a write is in flight
+  EXPECT_FALSE(on_end.finish.has_value());
+  ASSERT_TRUE(last.write);
+  EXPECT_EQ(last.write.msg->data().data().size(), 2u);
+  ASSERT_TRUE(last.write.finish.has_value());
+  EXPECT_TRUE(last.write.finish->ok());
+  EXPECT_FALSE(last.finish.has_value());  // no separate Finish()
+  EXPECT_FALSE(outbox.FinishWhenFlushed(absl::CancelledError()).write);
+}
+
+TEST(StreamOutboxTest, HeldMessagesLeaveWithTheNextPushOrTheFinish) {
+  StreamOutbox<RunnerMsg> outbox(1 << 20);
+
+  StreamOutbox<RunnerMsg>::Write held = outbox.Push(Data(1), /*more_follows=*/true);
+  StreamOutbox<RunnerMsg>::Write start = outbox.Push(Data(2), /*more_follows=*/true);
+  StreamOutbox<RunnerMsg>::AfterWrite on_end = outbox.FinishWhenFlushed(absl::OkStatus());
+
+  EXPECT_FALSE(held);
+  EXPECT_FALSE(start);
+  ASSERT_TRUE(on_end.write);
+  EXPECT_EQ(on_end.write.msg->data().data().size(), 1u);
+  EXPECT_FALSE(on_end.write.finish.has_value());
+  StreamOutbox<RunnerMsg>::AfterWrite last = outbox.OnWriteDone(true);
+  ASSERT_TRUE(last.write);
+  EXPECT_EQ(last.write.msg->data().data().size(), 2u);
+  EXPECT_TRUE(last.write.finish.has_value());
+}
+
+TEST(StreamOutboxTest, FinishWithNothingQueuedIsImmediate) {
+  StreamOutbox<RunnerMsg> outbox(1 << 20);
+
+  StreamOutbox<RunnerMsg>::AfterWrite after = outbox.FinishWhenFlushed(absl::OkStatus());
+
+  EXPECT_FALSE(after.write);
   ASSERT_TRUE(after.finish.has_value());
   EXPECT_TRUE(after.finish->ok());
 }
@@ -51,8 +83,8 @@ TEST(StreamOutboxTest, FinishWaitsForQueuedWrites) {
 TEST(StreamOutboxTest, FinishesOnceWithTheFirstStatus) {
   StreamOutbox<RunnerMsg> outbox(1 << 20);
 
-  std::optional<absl::Status> first = outbox.FinishWhenFlushed(absl::CancelledError());
-  std::optional<absl::Status> second = outbox.FinishWhenFlushed(absl::OkStatus());
+  std::optional<absl::Status> first = outbox.FinishWhenFlushed(absl::CancelledError()).finish;
+  std::optional<absl::Status> second = outbox.FinishWhenFlushed(absl::OkStatus()).finish;
 
   ASSERT_TRUE(first.has_value());
   EXPECT_EQ(first->code(), absl::StatusCode::kCancelled);
@@ -63,7 +95,7 @@ TEST(StreamOutboxTest, FinishWaitsForAReadBeingStarted) {
   StreamOutbox<RunnerMsg> outbox(1 << 20);
   ASSERT_TRUE(outbox.BeginStartRead());
 
-  EXPECT_FALSE(outbox.FinishWhenFlushed(absl::OkStatus()).has_value());
+  EXPECT_FALSE(outbox.FinishWhenFlushed(absl::OkStatus()).finish.has_value());
 
   EXPECT_TRUE(outbox.EndStartRead().has_value());
   EXPECT_FALSE(outbox.BeginStartRead());  // Finished: no more reads.
@@ -71,20 +103,20 @@ TEST(StreamOutboxTest, FinishWaitsForAReadBeingStarted) {
 
 TEST(StreamOutboxTest, BrokenStreamDropsQueueAndFinishesAfterTheWrite) {
   StreamOutbox<RunnerMsg> outbox(1 << 20);
-  ASSERT_NE(outbox.Push(Data(1)), nullptr);
+  ASSERT_TRUE(outbox.Push(Data(1)));
   outbox.Push(Data(1));
 
   StreamOutbox<RunnerMsg>::AfterWrite after = outbox.OnWriteDone(false);
 
-  EXPECT_EQ(after.write, nullptr);
+  EXPECT_FALSE(after.write);
   EXPECT_EQ(outbox.queued_bytes(), 0u);
   EXPECT_FALSE(outbox.WaitForRoom());
-  EXPECT_TRUE(outbox.FinishWhenFlushed(absl::CancelledError()).has_value());
+  EXPECT_TRUE(outbox.FinishWhenFlushed(absl::CancelledError()).finish.has_value());
 }
 
 TEST(StreamOutboxTest, WaitForRoomBlocksUntilWritesDrainBelowTheBound) {
   StreamOutbox<RunnerMsg> outbox(100);
-  ASSERT_NE(outbox.Push(Data(90)), nullptr);
+  ASSERT_TRUE(outbox.Push(Data(90)));
   outbox.Push(Data(90));
   absl::Notification returned;
   bool room = false;
@@ -103,7 +135,7 @@ TEST(StreamOutboxTest, WaitForRoomBlocksUntilWritesDrainBelowTheBound) {
 
 TEST(StreamOutboxTest, CloseWakesABlockedProducer) {
   StreamOutbox<RunnerMsg> outbox(10);
-  ASSERT_NE(outbox.Push(Data(90)), nullptr);
+  ASSERT_TRUE(outbox.Push(Data(90)));
   bool room = true;
 
   std::thread producer([&] { room = outbox.WaitForRoom(); });
@@ -111,7 +143,7 @@ TEST(StreamOutboxTest, CloseWakesABlockedProducer) {
   producer.join();
 
   EXPECT_FALSE(room);
-  EXPECT_EQ(outbox.Push(Data(1)), nullptr);
+  EXPECT_FALSE(outbox.Push(Data(1)));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "gtest/gtest.h"
 #include "proto/runner.pb.h"
 #include "runner/engage_session.h"
 
@@ -42,13 +43,17 @@ inline ClientMsg FrameMsg(absl::string_view data, bool eof) {
 // Records what an EngageSession sends. Thread-safe.
 class RecordingStream final : public EngageStream {
  public:
-  void Send(RunnerMsg msg) override ABSL_LOCKS_EXCLUDED(mu_) {
+  void Send(RunnerMsg msg, bool more_follows) override ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     if (end_) return;  // As the reactor: nothing goes out once the end was asked for.
     sent_.push_back(std::move(msg));
+    held_ = more_follows;
   }
   bool WaitForRoom() override ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
+    // The reactor writes nothing while a message is held for its follower: waiting for room
+    // then could wait forever.
+    if (held_) ADD_FAILURE() << "WaitForRoom() while a message waits for its follower";
     return !end_ && room_;
   }
   void ReadNext() override ABSL_LOCKS_EXCLUDED(mu_) {
@@ -58,6 +63,7 @@ class RecordingStream final : public EngageStream {
   void End(absl::Status status) override ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     if (!end_) end_ = std::move(status);
+    held_ = false;
   }
 
   // WaitForRoom() answers false from now on (the stream is full and ending).
@@ -92,6 +98,7 @@ class RecordingStream final : public EngageStream {
  private:
   absl::Mutex mu_;
   std::vector<RunnerMsg> sent_ ABSL_GUARDED_BY(mu_);
+  bool held_ ABSL_GUARDED_BY(mu_) = false;  // the last Send() had more_follows
   int reads_ ABSL_GUARDED_BY(mu_) = 0;
   bool room_ ABSL_GUARDED_BY(mu_) = true;
   std::optional<absl::Status> end_ ABSL_GUARDED_BY(mu_);
