@@ -124,6 +124,8 @@ AttemptResult RunnerClient::Engage(const CallRequest& request, ResponseSink& sin
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(deadline));
   if (!request.request_id.empty()) context.AddMetadata("fn_request_id", request.request_id);
+  // The headers leave with the TryCall instead of in a flush of their own.
+  context.set_initial_metadata_corked(true);
   std::unique_ptr<grpc::ClientReaderWriter<ClientMsg, RunnerMsg>> stream = stub_->Engage(&context);
 
   ClientMsg try_msg;
@@ -147,19 +149,19 @@ AttemptResult RunnerClient::Engage(const CallRequest& request, ResponseSink& sin
     return Placed(StreamError(status));
   }
 
-  // The body goes out at once, before any answer, as fn's LB sends it. A failed write means
-  // the runner ended the stream (a NACK, or an error): stop and read what it said.
-  for (size_t offset = 0; offset < request.body.size(); offset += kFrameBytes) {
+  // The body goes out at once, before any answer, as fn's LB sends it, except that the last
+  // frame carries eof (fn's LB adds an empty eof frame; runners accept both, and one message
+  // less is one round trip less). A failed write means the runner ended the stream (a NACK,
+  // or an error): stop and read what it said. fn never half-closes; neither do we.
+  size_t offset = 0;
+  do {
     ClientMsg frame;
-    frame.mutable_data()->set_data(request.body.substr(offset, kFrameBytes));
+    DataFrame* data = frame.mutable_data();
+    data->set_data(request.body.substr(offset, kFrameBytes));
+    offset += data->data().size();
+    data->set_eof(offset >= request.body.size());
     if (!stream->Write(frame)) break;
-  }
-  {
-    ClientMsg eof;
-    eof.mutable_data()->set_eof(true);
-    // Ignored on failure for the same reason. fn never half-closes; neither do we.
-    stream->Write(eof);
-  }
+  } while (offset < request.body.size());
 
   AttemptResult result;
   RunnerMsg msg;

@@ -85,15 +85,15 @@ TEST_F(RunnerClientTest, EngageSendsTryCallAndMetadataAndStreamsTheAnswer) {
   EXPECT_EQ(call.request_id, "rid-1");
 }
 
-TEST_F(RunnerClientTest, BodyGoesInTenKibFramesAndAnEmptyEofFrame) {
+TEST_F(RunnerClientTest, BodyGoesInTenKibFramesTheLastCarryingEof) {
   const std::string body(25000, 'x');
 
   AttemptResult result = client_->Engage(Request(body), sink_, Deadline());
 
   ASSERT_THAT(result.status, IsOk());
   const testing::ReceivedCall call = runner_.calls()[0];
-  EXPECT_THAT(call.frame_sizes, ElementsAre(10240, 10240, 4520, 0));
-  EXPECT_THAT(call.frame_eofs, ElementsAre(false, false, false, true));
+  EXPECT_THAT(call.frame_sizes, ElementsAre(10240, 10240, 4520));
+  EXPECT_THAT(call.frame_eofs, ElementsAre(false, false, true));
   EXPECT_EQ(call.body, body);
   EXPECT_EQ(sink_.body, body);
 }

@@ -7,6 +7,7 @@
 #
 # usage: tests/bench/runner_bench.sh [--build DIR] [--out FILE]
 #   Settings (environment): DURATION (s per run, 20), WARMUP (s, 3), BODY_BYTES (64).
+# Also measures the gRPC floor: the same stream refused at admission (no function at all).
 # Appends a dated section to tests/bench/results/runner.md (or --out). Needs the build
 # (fn-runner, fnlb), a running dockerd, fn-test/fdk:latest, python3.
 set -euo pipefail
@@ -90,6 +91,17 @@ for c in 1 8; do
   ticks=$(python3 -c "print(round(($after - $before) * $DURATION / ($DURATION + $WARMUP)))")
   record runner "$c" "$line" "$ticks" "$(rss_kb "$runner_pid")"
 done
+# The floor of any gRPC runner on this machine and client: the same Engage stream (TryCall,
+# body, eof) answered at once by the runner's admission with a refusal (memory no machine
+# has: 400), so no agent, container or socket is involved. Every such call is an "error".
+echo "== runner, TryCall refused at admission (gRPC floor), concurrency 1" >&2
+floor_args=("${bench_args[@]}")
+floor_args+=(--memory 100000000)
+before=$(cpu_ticks "$runner_pid")
+line=$("$fnlb" bench --runners "127.0.0.1:$grpc" --concurrency 1 "${floor_args[@]}")
+after=$(cpu_ticks "$runner_pid")
+ticks=$(python3 -c "print(round(($after - $before) * $DURATION / ($DURATION + $WARMUP)))")
+record floor 1 "$line" "$ticks" "$(rss_kb "$runner_pid")"
 kill -TERM "$runner_pid"; wait "$runner_pid" || true; runner_pid=""
 
 # --- Straight to a hot container's socket ---
@@ -116,7 +128,9 @@ lines = [f"\n## {now}\n",
          "| path | concurrency | calls/s | p50 ms | p99 ms | max ms | errors | runner CPU ms/call | runner RSS MB |",
          "|---|---|---|---|---|---|---|---|---|"]
 for r in rows:
-    path = "fnlb -> fn-runner -> container" if r["label"] == "runner" else "direct to the container socket"
+    path = {"runner": "fnlb -> fn-runner -> container",
+            "floor": "fnlb -> fn-runner, refused at admission (gRPC floor)",
+            "direct": "direct to the container socket"}[r["label"]]
     errors = ", ".join(f"{k}x{v}" for k, v in sorted(r["errors_by_status"].items())) or "none"
     cpu = f"{r['runner_cpu_ms_per_call']:.3f}" if r.get("runner_cpu_ms_per_call") is not None else "-"
     rss = f"{r['runner_rss_mb']:.1f}" if r.get("runner_rss_mb") is not None else "-"
