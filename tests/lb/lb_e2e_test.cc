@@ -265,8 +265,17 @@ TEST_F(LbE2eTest, ARunnerKilledMidRunIsSkipped) {
   absl::MutexLock lock(&mu);
   int failed = 0;
   int after = 0;
+  std::string failures;
   for (const Outcome& o : outcomes) {
-    if (!o.result.status.ok()) ++failed;
+    if (!o.result.status.ok()) {
+      ++failed;
+      // SIGKILL is not an instant reset of the runner's connections: a call started in the
+      // few milliseconds before the process is gone may still go out to it and fail (seen
+      // under load: +4 ms). None may fail once its death is visible.
+      EXPECT_LT(o.started, killed + absl::Milliseconds(100)) << o.result.status;
+      absl::StrAppend(&failures, "\n  started ", absl::FormatDuration(o.started - killed),
+                      " after the kill on ", o.result.runner, ": ", o.result.status.ToString());
+    }
     if (o.started > killed + absl::Milliseconds(500)) {
       ++after;
       EXPECT_THAT(o.result.status, IsOk());
@@ -274,7 +283,8 @@ TEST_F(LbE2eTest, ARunnerKilledMidRunIsSkipped) {
       EXPECT_EQ(o.result.errors, 0) << "the pool should know the runner is down";
     }
   }
-  EXPECT_LE(failed, 3);  // at most the calls in flight on it when it died
+  // Each of the 3 workers: the call in flight when it died, and one that raced with its death.
+  EXPECT_LE(failed, 6) << failures;
   EXPECT_GT(after, 5);
 }
 
