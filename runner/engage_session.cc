@@ -30,6 +30,13 @@ absl::Status GrpcServerBusy() {
 EngageSession::EngageSession(EngageServices services, EngageStream& stream,
                              std::string request_id)
     : services_(services), stream_(stream), request_id_(std::move(request_id)) {
+  // The TryCall is awaited from the stream's creation: a tick that sees the session before
+  // Start() must already find the clock running, or a stream that never sends could escape
+  // the input timeout (it did, in a test under load).
+  {
+    absl::MutexLock lock(&mu_);
+    awaiting_input_since_ = services_.clock.Now();
+  }
   services_.tracker.Add(this);
 }
 
@@ -41,13 +48,7 @@ std::string EngageSession::LogPrefix() {
                       " call=", call_id_.empty() ? "-" : call_id_, ": ");
 }
 
-void EngageSession::Start() {
-  {
-    absl::MutexLock lock(&mu_);
-    awaiting_input_since_ = services_.clock.Now();
-  }
-  stream_.ReadNext();
-}
+void EngageSession::Start() { stream_.ReadNext(); }
 
 void EngageSession::OnMessage(ClientMsg msg) {
   State state;

@@ -383,6 +383,20 @@ TEST_F(EngageSessionTest, NoTryCallWithinInputTimeoutEndsWithGrpc503) {
   EXPECT_EQ(stream_.end()->message(), "Timed out - server too busy");
 }
 
+TEST_F(EngageSessionTest, InputTimeoutRunsFromCreationEvenBeforeStart) {
+  // The tracker knows a session from its constructor on; the reactor calls Start() after.
+  options_.input_timeout = absl::Seconds(5);
+  session_ = std::make_unique<EngageSession>(
+      EngageServices{options_, agent_, tracker_, metrics_, clock_}, stream_, "rid-1");
+
+  session_->CheckDeadline(clock_.Now() + absl::Seconds(5));
+  session_->Start();
+
+  ASSERT_TRUE(stream_.end().has_value());
+  EXPECT_EQ(stream_.end()->raw_code(), 503);
+  EXPECT_EQ(stream_.reads(), 0);  // ended: no read for a TryCall that would never come
+}
+
 TEST_F(EngageSessionTest, MissingEofTimesOutWith504) {
   options_.input_timeout = absl::Seconds(5);
   Exchange(CallJson(), {{"partial", false}});
