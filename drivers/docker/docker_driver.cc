@@ -151,8 +151,17 @@ absl::StatusOr<ExitInfo> DockerDriver::Wait(const ContainerId& id, absl::Duratio
   json parsed = json::parse(reply.body, nullptr, false);
   ASSIGN_OR_RETURN(ExitInfo exit, ParseWait(parsed));
   // The wait reply does not say why; the inspect does. Best effort: the exit code stands.
-  if (absl::StatusOr<ContainerState> state = InspectState(id); state.ok()) {
+  // dockerd sets OOMKilled when containerd's OOM event arrives, which under load can come
+  // after the exit event: a SIGKILL exit is looked at again for a short while (seen in
+  // parallel tests: exit 137 with OOMKilled false on the first inspect).
+  constexpr int kSigkillExit = 137;
+  constexpr int kOomLooks = 5;
+  for (int look = 0; look < kOomLooks; ++look) {
+    if (look > 0) absl::SleepFor(absl::Milliseconds(40));
+    absl::StatusOr<ContainerState> state = InspectState(id);
+    if (!state.ok()) break;
     exit.oom_killed = state->oom_killed;
+    if (exit.oom_killed || exit.exit_code != kSigkillExit) break;
   }
   return exit;
 }
