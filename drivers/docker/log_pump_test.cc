@@ -10,6 +10,7 @@
 #include "drivers/recording_log_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/poll.h"
 #include "tests/testing/status_matchers.h"
 
 namespace fnrunner {
@@ -64,7 +65,10 @@ TEST(LogPumpTest, DeliversLinesInOrderAndClosesOnEof) {
   EXPECT_THAT(sink.lines(LogStream::kStdout), ElementsAre("first", "second", "third"));
   EXPECT_THAT(sink.lines(LogStream::kStderr), ElementsAre("oops"));
   EXPECT_EQ(sink.closed_count(), 1);
-  EXPECT_EQ(pump->StreamCount(), 0u);
+  // The pump forgets the stream right after OnClosed(), its last sink call.
+  EXPECT_THAT(PollUntil([&] { return pump->StreamCount() == 0; }, absl::Seconds(10),
+                        "the stream to be forgotten"),
+              IsOk());
 }
 
 TEST(LogPumpTest, RemoveDeliversOnClosedOnceAndNothingAfter) {
