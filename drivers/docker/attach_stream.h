@@ -5,7 +5,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "drivers/docker/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace fnrunner {
 

@@ -13,8 +13,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "base/ids.h"
+#include "base/unique_fd.h"
 #include "drivers/docker/attach_stream.h"
-#include "drivers/docker/unique_fd.h"
 #include "drivers/driver.h"
 
 namespace fnrunner {

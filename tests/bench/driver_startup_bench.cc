@@ -28,8 +28,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "base/unique_fd.h"
 #include "drivers/docker/docker_driver.h"
-#include "drivers/docker/unique_fd.h"
 
 extern char** environ;
 
