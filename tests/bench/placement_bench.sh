@@ -43,31 +43,19 @@ BURSTS=${BURSTS:-6@15 6@30 6@45}
 SEED=${SEED:-7}
 IDLE_TIMEOUT=${IDLE_TIMEOUT:-30}
 
-runner_bin=$build/runner/fn-runner
-fnlb=$build/lb-client/fnlb
-for f in "$runner_bin" "$fnlb"; do
-  [[ -x $f ]] || { echo "missing $f: build fn-runner and fnlb first" >&2; exit 1; }
-done
-docker image inspect fn-test/fdk:latest >/dev/null 2>&1 ||
-  { echo "missing fn-test/fdk:latest: run tests/functions/build_images.sh $build" >&2; exit 1; }
+source "$here/bench_lib.sh"
+require_bench_build "$build"
 
 work=$(mktemp -d /tmp/fnlb-bench-XXXXXX)
 results=$work/placement.jsonl
 pids=()
 tags=()
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 stop_runners() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   # A drained runner removes its containers; make sure, in case one was killed.
-  for tag in "${tags[@]}"; do
-    ids=$(docker ps -aq --filter "label=fn-agent-classifier=$tag")
-    if [[ -n $ids ]]; then docker unpause $ids >/dev/null 2>&1 || true; docker rm -f $ids >/dev/null 2>&1 || true; fi
-  done
+  for tag in "${tags[@]}"; do remove_tagged_containers "$tag"; done
   pids=()
   tags=()
 }
@@ -99,11 +87,7 @@ start_runners() {
     tags+=("$tag")
     metrics_ports+=("$http")
     addresses+=${addresses:+,}127.0.0.1:$grpc
-    for ((t = 0; t < 300; t++)); do
-      grep -q "serving RunnerProtocol" "$dir/stderr" && break
-      sleep 0.1
-    done
-    grep -q "serving RunnerProtocol" "$dir/stderr" || { cat "$dir/stderr" >&2; exit 1; }
+    await_serving "$dir/stderr"
   done
 }
 

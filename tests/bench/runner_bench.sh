@@ -27,13 +27,8 @@ DURATION=${DURATION:-20}
 WARMUP=${WARMUP:-3}
 BODY_BYTES=${BODY_BYTES:-64}
 
-runner_bin=$build/runner/fn-runner
-fnlb=$build/lb-client/fnlb
-for f in "$runner_bin" "$fnlb"; do
-  [[ -x $f ]] || { echo "missing $f: build fn-runner and fnlb first" >&2; exit 1; }
-done
-docker image inspect fn-test/fdk:latest >/dev/null 2>&1 ||
-  { echo "missing fn-test/fdk:latest: run tests/functions/build_images.sh $build" >&2; exit 1; }
+source "$here/bench_lib.sh"
+require_bench_build "$build"
 
 work=$(mktemp -d /tmp/fnlb-bench-XXXXXX)
 results=$work/runner.jsonl
@@ -44,15 +39,11 @@ tag=fn-runner-test-bench-runner
 cleanup() {
   if [[ -n $runner_pid ]]; then kill -TERM "$runner_pid" 2>/dev/null || true; wait "$runner_pid" 2>/dev/null || true; fi
   if [[ -n $container ]]; then docker rm -f "$container" >/dev/null 2>&1 || true; fi
-  ids=$(docker ps -aq --filter "label=fn-agent-classifier=$tag")
-  if [[ -n $ids ]]; then docker unpause $ids >/dev/null 2>&1 || true; docker rm -f $ids >/dev/null 2>&1 || true; fi
+  remove_tagged_containers "$tag"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, clock ticks
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 hz=$(getconf CLK_TCK)
@@ -79,29 +70,31 @@ FN_CONTAINER_LABEL_TAG=$tag "$runner_bin" --listen-host=127.0.0.1 --grpc-port="$
   --port="$http" --instance=fn-runner-test-instance-bench-runner \
   >"$work/runner.out" 2>"$work/runner.err" &
 runner_pid=$!
-for ((t = 0; t < 300; t++)); do grep -q "serving RunnerProtocol" "$work/runner.err" && break; sleep 0.1; done
-grep -q "serving RunnerProtocol" "$work/runner.err" || { cat "$work/runner.err" >&2; exit 1; }
-for c in 1 8; do
-  echo "== runner, concurrency $c" >&2
+await_serving "$work/runner.err"
+
+# measure LABEL CONCURRENCY [fnlb bench args...]: one run through the runner, recorded with the
+# runner's CPU per call and RSS.
+measure() {
+  local label=$1 concurrency=$2 before after line ticks
+  shift 2
   before=$(cpu_ticks "$runner_pid")
-  line=$("$fnlb" bench --runners "127.0.0.1:$grpc" --concurrency "$c" "${bench_args[@]}")
+  line=$("$fnlb" bench --runners "127.0.0.1:$grpc" --concurrency "$concurrency" \
+    "${bench_args[@]}" "$@")
   after=$(cpu_ticks "$runner_pid")
   # CPU over the whole run includes the warm-up's calls; count them in by scaling to the
   # recorded share of the run (the warm-up has the same rate once containers are warm).
   ticks=$(python3 -c "print(round(($after - $before) * $DURATION / ($DURATION + $WARMUP)))")
-  record runner "$c" "$line" "$ticks" "$(rss_kb "$runner_pid")"
+  record "$label" "$concurrency" "$line" "$ticks" "$(rss_kb "$runner_pid")"
+}
+for c in 1 8; do
+  echo "== runner, concurrency $c" >&2
+  measure runner "$c"
 done
 # The floor of any gRPC runner on this machine and client: the same Engage stream (TryCall,
 # body, eof) answered at once by the runner's admission with a refusal (memory no machine
 # has: 400), so no agent, container or socket is involved. Every such call is an "error".
 echo "== runner, TryCall refused at admission (gRPC floor), concurrency 1" >&2
-floor_args=("${bench_args[@]}")
-floor_args+=(--memory 100000000)
-before=$(cpu_ticks "$runner_pid")
-line=$("$fnlb" bench --runners "127.0.0.1:$grpc" --concurrency 1 "${floor_args[@]}")
-after=$(cpu_ticks "$runner_pid")
-ticks=$(python3 -c "print(round(($after - $before) * $DURATION / ($DURATION + $WARMUP)))")
-record floor 1 "$line" "$ticks" "$(rss_kb "$runner_pid")"
+measure floor 1 --memory 100000000
 kill -TERM "$runner_pid"; wait "$runner_pid" || true; runner_pid=""
 
 # --- Straight to a hot container's socket ---
