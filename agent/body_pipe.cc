@@ -5,11 +5,28 @@
 namespace fnrunner {
 
 void BodyPipe::Push(std::string data, bool last) {
-  absl::MutexLock lock(&mu_);
-  if (aborted_ || got_last_) return;
-  chunks_.push_back(Chunk{std::move(data), last});
-  got_last_ = last;
-  if (waker_) waker_();
+  std::function<void()> ready;
+  {
+    absl::MutexLock lock(&mu_);
+    if (aborted_ || got_last_) return;
+    chunks_.push_back(Chunk{std::move(data), last});
+    got_last_ = last;
+    if (waker_) waker_();
+    ready = std::move(when_ready_);
+    when_ready_ = nullptr;
+  }
+  if (ready) ready();
+}
+
+void BodyPipe::WhenReady(std::function<void()> ready) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!ReadyLocked()) {
+      when_ready_ = std::move(ready);
+      return;
+    }
+  }
+  ready();
 }
 
 absl::StatusOr<BodyPipe::Chunk> BodyPipe::TakeLocked() {
@@ -49,10 +66,16 @@ void BodyPipe::SetWaker(std::function<void()> waker) {
 }
 
 void BodyPipe::Abort() {
-  absl::MutexLock lock(&mu_);
-  aborted_ = true;
-  chunks_.clear();
-  if (waker_) waker_();
+  std::function<void()> ready;
+  {
+    absl::MutexLock lock(&mu_);
+    aborted_ = true;
+    chunks_.clear();
+    if (waker_) waker_();
+    ready = std::move(when_ready_);
+    when_ready_ = nullptr;
+  }
+  if (ready) ready();
 }
 
 bool BodyPipe::Complete() const {

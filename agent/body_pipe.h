@@ -42,6 +42,14 @@ class BodyPipe {
   // returns, the old waker is not running and will not run.
   void SetWaker(std::function<void()> waker) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Runs `ready` once, as soon as there is something to take (a chunk, the end, or the
+  // abort): at once on this thread if there is already, else on the thread of the Push() or
+  // Abort() that brings it, outside the pipe's lock. So a consumer can start only when it has
+  // work: the agent starts a call's exchange with its first body chunk, not before, and the
+  // exchange thread is woken once per call instead of again when the body follows. One
+  // pending `ready` at a time; it must not block.
+  void WhenReady(std::function<void()> ready) ABSL_LOCKS_EXCLUDED(mu_);
+
   // Wakes and fails a blocked Next(); later Push() calls are dropped. Idempotent.
   void Abort() ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -59,6 +67,7 @@ class BodyPipe {
   const std::function<void()> on_wanted_;
   mutable absl::Mutex mu_;
   std::function<void()> waker_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> when_ready_ ABSL_GUARDED_BY(mu_);
   std::deque<Chunk> chunks_ ABSL_GUARDED_BY(mu_);
   bool got_last_ ABSL_GUARDED_BY(mu_) = false;
   bool aborted_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,5 +1,6 @@
 #include "agent/body_pipe.h"
 
+#include <optional>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -111,6 +112,40 @@ TEST(BodyPipeTest, WakerRunsOnPushAndAbortUntilUnregistered) {
   std::optional<absl::StatusOr<BodyPipe::Chunk>> aborted = pipe.TryNext();
   ASSERT_TRUE(aborted.has_value());
   EXPECT_THAT(*aborted, StatusIs(absl::StatusCode::kCancelled));
+}
+
+TEST(BodyPipeTest, WhenReadyRunsAtOnceIfAChunkIsWaiting) {
+  BodyPipe pipe([] {});
+  pipe.Push("a", true);
+  int runs = 0;
+
+  pipe.WhenReady([&] { ++runs; });
+
+  EXPECT_EQ(runs, 1);
+}
+
+TEST(BodyPipeTest, WhenReadyRunsOnceWithTheFirstPush) {
+  BodyPipe pipe([] {});
+  int runs = 0;
+  pipe.WhenReady([&] { ++runs; });
+  EXPECT_EQ(runs, 0);
+
+  pipe.Push("a", false);
+  pipe.Push("b", true);
+
+  EXPECT_EQ(runs, 1);
+}
+
+TEST(BodyPipeTest, WhenReadyRunsOnAbortAndMayUseThePipe) {
+  BodyPipe pipe([] {});
+  std::optional<absl::StatusOr<BodyPipe::Chunk>> seen;
+  // It runs outside the pipe's lock: taking from the pipe in it must not deadlock.
+  pipe.WhenReady([&] { seen = pipe.TryNext(); });
+
+  pipe.Abort();
+
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_THAT(*seen, StatusIs(absl::StatusCode::kCancelled));
 }
 
 }  // namespace

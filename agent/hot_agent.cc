@@ -195,8 +195,22 @@ void HotAgent::AssignLocked(HotContainer& container, std::shared_ptr<CallState> 
   container.call = call;
   ++slot.busy;
   ++running_calls_;
+  // The call's timeout runs from now: the scheduler ends a call whose body never comes.
+  // ExecTask() restarts it once the exchange begins.
+  container.call_deadline = clock_.Now() + call->call().timeout;
   HotContainer* raw = &container;
-  tasks_.Post([this, raw, call = std::move(call)]() mutable { ExecTask(raw, std::move(call)); });
+  auto exec = [this, raw, call]() mutable {
+    tasks_.Post([this, raw, call = std::move(call)]() mutable { ExecTask(raw, std::move(call)); });
+  };
+  if (container.paused || container.pause_in_flight) {
+    exec();  // Thawing takes a while: overlap it with the body's arrival.
+    return;
+  }
+  // Start the exchange with the first body chunk (or the abort that ends the call), not
+  // before: an exchange that began first would send the head, sleep until the body came and
+  // wake again, and the function too. Every end of a call (cancel, timeout, shutdown) aborts
+  // its body, so this always runs.
+  call->body().WhenReady(std::move(exec));
 }
 
 // A container that can take a call: the oldest waiter gets it, else it goes idle.

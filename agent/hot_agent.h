@@ -62,6 +62,7 @@ class HotAgent final : public Agent {
   void Tick() ABSL_LOCKS_EXCLUDED(mu_);
   // Blocks until no agent task is queued or running (tests: "everything settled").
   void WaitForTasks() { tasks_.WaitIdle(); }
+  bool WaitForTasksFor(absl::Duration timeout) { return tasks_.WaitIdleFor(timeout); }
 
  private:
   class Handle;

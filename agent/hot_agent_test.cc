@@ -58,9 +58,14 @@ class HotAgentTest : public ::testing::Test {
 
   // A call with a body; the handle is kept so the call is not cancelled.
   RecordingEvents& Submit(Call call, std::string body = "hello") {
+    RecordingEvents& events = SubmitWithoutBody(std::move(call));
+    handles_.back()->AppendBody(std::move(body), true);
+    return events;
+  }
+  // A call whose body the test appends later through handles_.back().
+  RecordingEvents& SubmitWithoutBody(Call call) {
     events_.push_back(std::make_unique<RecordingEvents>());
     handles_.push_back(agent_->Submit(std::move(call), *events_.back()));
-    handles_.back()->AppendBody(std::move(body), true);
     return *events_.back();
   }
 
@@ -235,6 +240,53 @@ TEST_F(HotAgentTest, CallTimeoutGives504AndRemovesTheContainer) {
   agent_->WaitForTasks();
   EXPECT_THAT(driver_.live_containers(), IsEmpty());
   EXPECT_EQ(Reserved(), Resources{});
+}
+
+TEST_F(HotAgentTest, TheExchangeStartsOnlyOnceTheFirstBodyChunkIsThere) {
+  Run(MakeCall("f"));  // A hot, idle container.
+  RecordingEvents& events = SubmitWithoutBody(MakeCall("f"));
+  // Assigned, but no task runs: an exchange started now would wait in it for the body.
+  ASSERT_TRUE(agent_->WaitForTasksFor(absl::Seconds(5)));
+  EXPECT_THAT(io_.exchanges(), SizeIs(1));
+  EXPECT_FALSE(events.finished());
+
+  handles_.back()->AppendBody("late", true);
+
+  const CallResult& result = events.Wait();
+  EXPECT_TRUE(result.success) << result.error_message;
+  EXPECT_EQ(events.body(), "late");
+  EXPECT_THAT(io_.exchanges(), SizeIs(2));
+}
+
+TEST_F(HotAgentTest, ABodyThatNeverComesTimesTheCallOutAndRemovesTheContainer) {
+  Call call = MakeCall("f");
+  call.timeout = absl::Seconds(2);
+  Run(call);
+  RecordingEvents& events = SubmitWithoutBody(call);
+  ASSERT_TRUE(agent_->WaitForTasksFor(absl::Seconds(5)));
+
+  TickAfter(absl::Seconds(1));
+  EXPECT_FALSE(events.finished());
+  TickAfter(absl::Seconds(1));
+
+  const CallResult& result = events.Wait();
+  EXPECT_EQ(result.error_code, 504);
+  EXPECT_EQ(result.error_message, "Timed out");
+  agent_->WaitForTasks();
+  EXPECT_THAT(driver_.live_containers(), IsEmpty());
+  EXPECT_EQ(Reserved(), Resources{});
+}
+
+TEST_F(HotAgentTest, CancelBeforeTheBodyCameFinishesTheCall) {
+  Run(MakeCall("f"));
+  RecordingEvents& events = SubmitWithoutBody(MakeCall("f"));
+  ASSERT_TRUE(agent_->WaitForTasksFor(absl::Seconds(5)));
+
+  handles_.back()->Cancel();
+
+  EXPECT_FALSE(events.Wait().success);
+  agent_->WaitForTasks();
+  EXPECT_EQ(agent_->Snapshot().calls_waiting, 0);
 }
 
 TEST_F(HotAgentTest, CrashGives502AndTheNextCallGetsAFreshContainer) {

@@ -29,6 +29,11 @@ void TaskRunner::WaitIdle() {
   mu_.Await(absl::Condition(this, &TaskRunner::IdleLocked));
 }
 
+bool TaskRunner::WaitIdleFor(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(absl::Condition(this, &TaskRunner::IdleLocked), timeout);
+}
+
 void TaskRunner::WorkerLoop() {
   bool finished_a_task = false;
   while (true) {

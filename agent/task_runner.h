@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace fnrunner {
 
@@ -23,6 +24,8 @@ class TaskRunner {
   void Post(std::function<void()> task) ABSL_LOCKS_EXCLUDED(mu_);
   // Blocks until no task is queued or running.
   void WaitIdle() ABSL_LOCKS_EXCLUDED(mu_);
+  // WaitIdle() for at most `timeout`; false if tasks were still queued or running then.
+  bool WaitIdleFor(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   void WorkerLoop() ABSL_LOCKS_EXCLUDED(mu_);

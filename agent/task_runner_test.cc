@@ -57,5 +57,15 @@ TEST(TaskRunnerTest, ReusesIdleThreads) {
   EXPECT_EQ(threads.size(), 1u);
 }
 
+TEST(TaskRunnerTest, WaitIdleForGivesUpWhileATaskRuns) {
+  TaskRunner runner;
+  absl::Notification release;
+  runner.Post([&] { release.WaitForNotification(); });
+
+  EXPECT_FALSE(runner.WaitIdleFor(absl::Milliseconds(20)));
+  release.Notify();
+  EXPECT_TRUE(runner.WaitIdleFor(absl::Seconds(30)));
+}
+
 }  // namespace
 }  // namespace fnrunner
