@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Summarises runner_bench.sh's rounds as a Markdown section (printed on stdout).
+
+usage: runner_bench_report.py RESULTS_JSONL ROUNDS DURATION WARMUP BODY_BYTES
+
+Each JSONL line is one run: fnlb bench --json (or grpc_floor_bench ping) output plus "label",
+"concurrency", "round" and, for runs through the runner, its CPU per call and RSS. Means come
+with the half-width of their 95 % confidence interval (Student's t over the rounds). Ratios
+against the direct path are computed within each round first, so that load drifting between
+rounds on this shared machine cancels out, and then averaged.
+"""
+
+import datetime
+import json
+import math
+import statistics
+import sys
+
+# Two-sided 95 % Student t quantiles by degrees of freedom.
+T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26,
+       10: 2.23, 15: 2.13, 20: 2.09, 30: 2.04}
+
+PATHS = [
+    (("runner", 1), "fnlb -> fn-runner -> container"),
+    (("runner", 8), "fnlb -> fn-runner -> container"),
+    (("direct", 1), "direct to the container socket (physical limit)"),
+    (("direct", 8), "direct to the container socket (physical limit)"),
+    (("bare", 1), "bare gRPC: the Engage exchange alone, callback API"),
+    (("hop", 1), "bare gRPC + one thread crossing, as fn-runner's agent"),
+    (("refused", 1), "fnlb -> fn-runner, refused at admission"),
+]
+
+
+def t95(n):
+    df = n - 1
+    return T95.get(df) or T95[max(k for k in T95 if k <= df)]
+
+
+def mean_ci(values):
+    """'mean ± half-width' (just the mean for a single value)."""
+    m = statistics.fmean(values)
+    if len(values) < 2:
+        return m, None
+    return m, t95(len(values)) * statistics.stdev(values) / math.sqrt(len(values))
+
+
+def fmt(values, digits):
+    m, ci = mean_ci(values)
+    return f"{m:.{digits}f}" if ci is None else f"{m:.{digits}f} ± {ci:.{digits}f}"
+
+
+def main():
+    path, rounds, duration, warmup, body_bytes = sys.argv[1:6]
+    runs = [json.loads(line) for line in open(path)]
+    by_key = {}
+    for r in runs:
+        by_key.setdefault((r["label"], r["concurrency"]), []).append(r)
+
+    now = datetime.datetime.utcnow().strftime("%Y-%m-%d, %H:%M UTC")
+    load = open("/proc/loadavg").read().split()[0]
+    out = [f"\n## {now}\n",
+           f"Echo function (fn-test/fdk:latest, {body_bytes}-byte body), one function, warm; "
+           f"{rounds} interleaved rounds of {duration} s per path after a {warmup} s warm-up; "
+           f"closed loop. Means ± 95 % confidence half-width over the rounds. "
+           f"Load average at the end: {load}.\n",
+           "| path | concurrency | calls/s | p50 ms | p99 ms | errors | runner CPU ms/call | "
+           "runner RSS MB |",
+           "|---|---|---|---|---|---|---|---|"]
+    for key, name in PATHS:
+        rows = by_key.get(key)
+        if not rows:
+            continue
+        errors = {}
+        for r in rows:
+            for status, n in r.get("errors_by_status", {}).items():
+                errors[status] = errors.get(status, 0) + n
+        error_text = ", ".join(f"{k}x{v}" for k, v in sorted(errors.items())) or "none"
+        cpu = [r["runner_cpu_ms_per_call"] for r in rows if r.get("runner_cpu_ms_per_call")]
+        rss = [r["runner_rss_mb"] for r in rows if r.get("runner_rss_mb")]
+        cpu_text = fmt(cpu, 3) if cpu else "-"
+        rss_text = f"{max(rss):.1f}" if rss else "-"
+        out.append(f"| {name} | {key[1]} | {fmt([r['calls_per_second'] for r in rows], 0)} | "
+                   f"{fmt([r['latency_ms']['p50'] for r in rows], 3)} | "
+                   f"{fmt([r['latency_ms']['p99'] for r in rows], 2)} | {error_text} | "
+                   f"{cpu_text} | {rss_text} |")
+
+    # Per-round comparisons at concurrency 1.
+    per_round = {}
+    for r in runs:
+        if r["concurrency"] == 1:
+            per_round.setdefault(r["round"], {})[r["label"]] = r
+
+    def compare(a, b):
+        rates, added = [], []
+        for rnd in per_round.values():
+            if a in rnd and b in rnd:
+                rates.append(100.0 * rnd[a]["calls_per_second"] / rnd[b]["calls_per_second"])
+                added.append(1000.0 * (rnd[a]["latency_ms"]["p50"] - rnd[b]["latency_ms"]["p50"]))
+        return rates, added
+
+    out += ["", "Within-round comparisons at concurrency 1 (mean ± 95 % half-width):", "",
+            "| path | vs | rate, % of vs | added p50, us |", "|---|---|---|---|"]
+    for a, b, why in [("runner", "direct", "the issue's target: >= 60 %, <= 150 us"),
+                      ("bare", "direct", "the most any gRPC runner can reach here"),
+                      ("runner", "bare", ""),
+                      ("runner", "hop", ""),
+                      ("refused", "bare", "")]:
+        rates, added = compare(a, b)
+        if rates:
+            note = f" ({why})" if why else ""
+            out.append(f"| {a}{note} | {b} | {fmt(rates, 1)} | {fmt(added, 0)} |")
+
+    out.append("\n<details><summary>raw runs, one JSON line each</summary>\n\n```json")
+    out += [json.dumps(r) for r in runs]
+    out.append("```\n</details>")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
