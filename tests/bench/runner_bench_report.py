@@ -12,13 +12,9 @@ rounds on this shared machine cancels out, and then averaged.
 
 import datetime
 import json
-import math
-import statistics
 import sys
 
-# Two-sided 95 % Student t quantiles by degrees of freedom.
-T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26,
-       10: 2.23, 15: 2.13, 20: 2.09, 30: 2.04}
+from bench_stats import fmt
 
 PATHS = [
     (("runner", 1), "fnlb -> fn-runner -> container"),
@@ -29,24 +25,6 @@ PATHS = [
     (("hop", 1), "bare gRPC + one thread crossing, as fn-runner's agent"),
     (("refused", 1), "fnlb -> fn-runner, refused at admission"),
 ]
-
-
-def t95(n):
-    df = n - 1
-    return T95.get(df) or T95[max(k for k in T95 if k <= df)]
-
-
-def mean_ci(values):
-    """'mean ± half-width' (just the mean for a single value)."""
-    m = statistics.fmean(values)
-    if len(values) < 2:
-        return m, None
-    return m, t95(len(values)) * statistics.stdev(values) / math.sqrt(len(values))
-
-
-def fmt(values, digits):
-    m, ci = mean_ci(values)
-    return f"{m:.{digits}f}" if ci is None else f"{m:.{digits}f} ± {ci:.{digits}f}"
 
 
 def main():

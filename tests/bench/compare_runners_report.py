@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Summarises compare_runners.sh's rounds as a Markdown section (printed on stdout).
+
+usage: compare_runners_report.py RESULTS_JSONL ROUNDS DURATION WARMUP BODY_BYTES NAME...
+
+Each JSONL line is one `fnlb bench --json` run plus "label" (the runner's NAME),
+"concurrency", "round", "runner_cpu_ms_per_call", "runner_rss_mb" and "runner_anon_mb" (the
+largest over the rounds is reported). The first NAME is the
+baseline: every other runner is compared with it within each round, then averaged.
+"""
+
+import datetime
+import json
+import sys
+
+from bench_stats import fmt
+
+
+def main():
+    path, rounds, duration, warmup, body_bytes = sys.argv[1:6]
+    names = sys.argv[6:]
+    runs = [json.loads(line) for line in open(path)]
+    concurrencies = sorted({r["concurrency"] for r in runs})
+
+    now = datetime.datetime.utcnow().strftime("%Y-%m-%d, %H:%M UTC")
+    load = open("/proc/loadavg").read().split()[0]
+    out = [f"\n## {now}\n",
+           f"Echo function (fn-test/fdk:latest, {body_bytes}-byte body), one function, warm; "
+           f"{rounds} interleaved rounds of {duration} s per runner after a {warmup} s warm-up; "
+           f"closed loop. Means ± 95 % confidence half-width over the rounds. "
+           f"Load average at the end: {load}.\n",
+           "| runner | concurrency | calls/s | p50 ms | p99 ms | errors | CPU ms/call | RSS MB | "
+           "anon RSS MB |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for c in concurrencies:
+        for name in names:
+            rows = [r for r in runs if r["label"] == name and r["concurrency"] == c]
+            if not rows:
+                continue
+            errors = {}
+            for r in rows:
+                for status, n in r.get("errors_by_status", {}).items():
+                    errors[status] = errors.get(status, 0) + n
+            error_text = ", ".join(f"{k}x{v}" for k, v in sorted(errors.items())) or "none"
+            cpu = [r["runner_cpu_ms_per_call"] for r in rows if r.get("runner_cpu_ms_per_call")]
+            rss = [r["runner_rss_mb"] for r in rows if r.get("runner_rss_mb")]
+            anon = [r["runner_anon_mb"] for r in rows if r.get("runner_anon_mb")]
+            out.append(f"| {name} | {c} | {fmt([r['calls_per_second'] for r in rows], 0)} | "
+                       f"{fmt([r['latency_ms']['p50'] for r in rows], 3)} | "
+                       f"{fmt([r['latency_ms']['p99'] for r in rows], 2)} | {error_text} | "
+                       f"{fmt(cpu, 3) if cpu else '-'} | {f'{max(rss):.1f}' if rss else '-'} | "
+                       f"{f'{max(anon):.1f}' if anon else '-'} |")
+
+    base = names[0]
+    out += ["", f"Within-round ratios against {base} (mean ± 95 % half-width):", "",
+            "| runner | concurrency | calls/s, x of " + base + " | p50, x of " + base +
+            " | CPU per call, x of " + base + " |", "|---|---|---|---|---|"]
+    for c in concurrencies:
+        by_round = {}
+        for r in runs:
+            if r["concurrency"] == c:
+                by_round.setdefault(r["round"], {})[r["label"]] = r
+        for name in names[1:]:
+            rate, p50, cpu = [], [], []
+            for rnd in by_round.values():
+                if base not in rnd or name not in rnd:
+                    continue
+                a, b = rnd[name], rnd[base]
+                rate.append(a["calls_per_second"] / b["calls_per_second"])
+                p50.append(a["latency_ms"]["p50"] / b["latency_ms"]["p50"])
+                if a.get("runner_cpu_ms_per_call") and b.get("runner_cpu_ms_per_call"):
+                    cpu.append(a["runner_cpu_ms_per_call"] / b["runner_cpu_ms_per_call"])
+            if rate:
+                out.append(f"| {name} | {c} | {fmt(rate, 2)} | {fmt(p50, 2)} | "
+                           f"{fmt(cpu, 2) if cpu else '-'} |")
+
+    out.append("\n<details><summary>raw runs, one JSON line each</summary>\n\n```json")
+    out += [json.dumps(r) for r in runs]
+    out.append("```\n</details>")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
