@@ -176,15 +176,17 @@ void EngageSession::OnCancelled() {
   stream_.End(absl::CancelledError("the client cancelled the call"));
 }
 
-void EngageSession::CheckDeadline(absl::Time now) {
+void EngageSession::CheckDeadline(absl::Time now, bool draining) {
   bool end_stream = false;
   CallHandle* cancel = nullptr;
   {
     absl::MutexLock lock(&mu_);
-    if (!awaiting_input_since_ ||
-        now - *awaiting_input_since_ < services_.options.input_timeout) {
-      return;
-    }
+    if (!awaiting_input_since_) return;
+    // A draining runner takes no new call, so a stream still waiting for its TryCall is
+    // refused now rather than at its timeout: the LB places the call elsewhere at once, and
+    // the stream no longer holds the server's final shutdown.
+    const bool refuse_now = draining && state_ == State::kAwaitTry;
+    if (!refuse_now && now - *awaiting_input_since_ < services_.options.input_timeout) return;
     awaiting_input_since_.reset();
     if (state_ == State::kAwaitTry) {
       state_ = State::kDone;
@@ -197,7 +199,11 @@ void EngageSession::CheckDeadline(absl::Time now) {
     }
   }
   if (end_stream) {
-    LOG(WARNING) << LogPrefix() << "no TryCall within " << services_.options.input_timeout;
+    if (draining) {
+      VLOG(1) << LogPrefix() << "draining: refusing a stream that sent no TryCall yet";
+    } else {
+      LOG(WARNING) << LogPrefix() << "no TryCall within " << services_.options.input_timeout;
+    }
     stream_.End(GrpcServerBusy());
   } else if (cancel != nullptr) {
     LOG(WARNING) << LogPrefix() << "request body stalled for "

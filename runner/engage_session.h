@@ -90,8 +90,9 @@ class EngageSession final : public CallEvents {
   // no longer knows this session. May block briefly for an agent thread to leave a callback
   // (the stream must already refuse output, so that OnResponseData returns).
   void Detach() ABSL_LOCKS_EXCLUDED(mu_);
-  // Enforces options.input_timeout (called by EngageTracker::Tick).
-  void CheckDeadline(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  // Enforces options.input_timeout (called by EngageTracker::Tick). While `draining`, a
+  // stream still waiting for its TryCall is refused at once, as at its timeout.
+  void CheckDeadline(absl::Time now, bool draining) ABSL_LOCKS_EXCLUDED(mu_);
 
   // CallEvents, called by agent threads.
   void OnBodyWanted() override ABSL_LOCKS_EXCLUDED(mu_);

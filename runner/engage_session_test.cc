@@ -374,13 +374,35 @@ TEST_F(EngageSessionTest, NoTryCallWithinInputTimeoutEndsWithGrpc503) {
   options_.input_timeout = absl::Seconds(5);
   StartSession();
 
-  session_->CheckDeadline(clock_.Now() + absl::Seconds(4));
+  session_->CheckDeadline(clock_.Now() + absl::Seconds(4), /*draining=*/false);
   EXPECT_FALSE(stream_.end().has_value());
-  session_->CheckDeadline(clock_.Now() + absl::Seconds(5));
+  session_->CheckDeadline(clock_.Now() + absl::Seconds(5), /*draining=*/false);
 
   ASSERT_TRUE(stream_.end().has_value());
   EXPECT_EQ(stream_.end()->raw_code(), 503);
   EXPECT_EQ(stream_.end()->message(), "Timed out - server too busy");
+}
+
+TEST_F(EngageSessionTest, DrainingRefusesAStreamWithoutTryCallAtTheNextTick) {
+  options_.input_timeout = absl::Seconds(5);
+  StartSession();
+
+  session_->CheckDeadline(clock_.Now(), /*draining=*/true);
+
+  ASSERT_TRUE(stream_.end().has_value());
+  EXPECT_EQ(stream_.end()->raw_code(), 503);
+  EXPECT_EQ(stream_.end()->message(), "Timed out - server too busy");
+}
+
+TEST_F(EngageSessionTest, DrainingLetsACallStillReceivingItsBodyGoOn) {
+  options_.input_timeout = absl::Seconds(5);
+  Exchange(CallJson(), {{"partial", false}});
+  ASSERT_TRUE(stream_.WaitForReads(3));  // The agent asked for more.
+
+  session_->CheckDeadline(clock_.Now(), /*draining=*/true);
+
+  EXPECT_FALSE(stream_.end().has_value());
+  EXPECT_FALSE(agent_.calls().at(0).cancelled);
 }
 
 TEST_F(EngageSessionTest, InputTimeoutRunsFromCreationEvenBeforeStart) {
@@ -389,7 +411,7 @@ TEST_F(EngageSessionTest, InputTimeoutRunsFromCreationEvenBeforeStart) {
   session_ = std::make_unique<EngageSession>(
       EngageServices{options_, agent_, tracker_, metrics_, clock_}, stream_, "rid-1");
 
-  session_->CheckDeadline(clock_.Now() + absl::Seconds(5));
+  session_->CheckDeadline(clock_.Now() + absl::Seconds(5), /*draining=*/false);
   session_->Start();
 
   ASSERT_TRUE(stream_.end().has_value());
@@ -402,7 +424,7 @@ TEST_F(EngageSessionTest, MissingEofTimesOutWith504) {
   Exchange(CallJson(), {{"partial", false}});
   ASSERT_TRUE(stream_.WaitForReads(3));  // The agent asked for more.
 
-  session_->CheckDeadline(clock_.Now() + absl::Seconds(6));
+  session_->CheckDeadline(clock_.Now() + absl::Seconds(6), /*draining=*/false);
 
   ASSERT_TRUE(stream_.WaitForEnd());
   EXPECT_THAT(Kinds(stream_.sent()), ElementsAre("finished:504"));
@@ -418,7 +440,7 @@ TEST_F(EngageSessionTest, WaitingForTheAgentIsNotAnInputTimeout) {
   Exchange(CallJson(), {{"", true}});
   ASSERT_TRUE(agent_.WaitForStalled(1, absl::Seconds(10)));
 
-  session_->CheckDeadline(clock_.Now() + absl::Hours(1));
+  session_->CheckDeadline(clock_.Now() + absl::Hours(1), /*draining=*/false);
 
   EXPECT_FALSE(stream_.end().has_value());
   agent_.Release();

@@ -67,9 +67,11 @@ bool EngageTracker::AwaitActive(int32_t n, absl::Duration timeout) {
 
 void EngageTracker::Tick(absl::Time now) {
   std::vector<EngageSession*> sessions;
+  bool draining;
   {
     // Pin every live session so that Remove() (from the reactor's OnDone) waits for us.
     absl::MutexLock lock(&mu_);
+    draining = draining_;
     sessions.reserve(live_.size());
     for (auto& [session, pins] : live_) {
       if (pins < 0) continue;  // StopTicking() was called.
@@ -77,7 +79,7 @@ void EngageTracker::Tick(absl::Time now) {
       sessions.push_back(session);
     }
   }
-  for (EngageSession* session : sessions) session->CheckDeadline(now);
+  for (EngageSession* session : sessions) session->CheckDeadline(now, draining);
   absl::MutexLock lock(&mu_);
   for (EngageSession* session : sessions) --live_[session];
 }

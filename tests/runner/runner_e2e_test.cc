@@ -234,11 +234,17 @@ TEST(RunnerE2eTest, SigtermDrainsEndsOpenStreamsAndExitsZero) {
   ASSERT_TRUE(watch.WaitFor(1));
 
   runner.Signal(SIGTERM);
+  const absl::Time signalled = absl::Now();
 
   EXPECT_TRUE(watch.WaitFor(2));  // NOT_SERVING during the drain
+  // Refused as "try another runner" at the drain's first tick, not at its input timeout
+  // (60 s) nor at the server's final 5 s shutdown deadline.
   RunnerMsg ignored;
   EXPECT_FALSE(idle->Read(&ignored));
-  EXPECT_FALSE(idle->Finish().ok());
+  grpc::Status refused = idle->Finish();
+  EXPECT_LT(absl::Now() - signalled, absl::Seconds(3));
+  EXPECT_EQ(static_cast<int>(refused.error_code()), 503);
+  EXPECT_EQ(refused.error_message(), "Timed out - server too busy");
   absl::StatusOr<ProcessResult> result = runner.Wait(absl::Seconds(30));
   ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->exit_code, 0) << result->err;
@@ -248,12 +254,17 @@ TEST(RunnerE2eTest, SigtermDrainsEndsOpenStreamsAndExitsZero) {
 TEST(RunnerE2eTest, SecondSignalExitsAtOnce) {
   RunnerProcess runner;
   ASSERT_THAT(runner.Start(), IsOk());
-  // One connection: the server sees the idle stream before it answers the watch.
+  // One connection: the server sees the log stream before it answers the watch.
   std::shared_ptr<grpc::Channel> channel = runner.Channel();
   auto stub = RunnerProtocol::NewStub(channel);
-  grpc::ClientContext idle_context;  // holds Server::Shutdown for its 5 s deadline
-  idle_context.set_deadline(Deadline());
-  auto idle = stub->Engage(&idle_context);
+  // A log collector's stream holds Server::Shutdown for its 5 s deadline: the drain is still
+  // going when the second signal comes.
+  grpc::ClientContext logs_context;
+  logs_context.set_deadline(Deadline());
+  auto logs = stub->StreamLogs(&logs_context);
+  LogRequestMsg start;
+  start.mutable_start();
+  ASSERT_TRUE(logs->Write(start));
   HealthWatch watch(channel);
   ASSERT_TRUE(watch.WaitFor(1));
   runner.Signal(SIGTERM);
@@ -264,7 +275,7 @@ TEST(RunnerE2eTest, SecondSignalExitsAtOnce) {
   absl::StatusOr<ProcessResult> result = runner.Wait(absl::Seconds(4));
   ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->exit_code, 128 + SIGINT);
-  idle_context.TryCancel();
+  logs_context.TryCancel();
 }
 
 }  // namespace
