@@ -3,7 +3,7 @@
 # gRPC server next to RunnerProtocol.
 fn_cc_library(fn_runner_capacity
   SRCS ${CMAKE_CURRENT_LIST_DIR}/capacity_service.cc
-  DEPS fn_capacity_proto fn_agent_model fn_base gRPC::grpc++ protobuf::libprotobuf
+  DEPS fn_capacity_proto fn_agent fn_base gRPC::grpc++ protobuf::libprotobuf
        absl::flat_hash_set absl::random_random absl::str_format absl::synchronization
        absl::time)
 
