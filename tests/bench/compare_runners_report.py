@@ -9,11 +9,10 @@ largest over the rounds is reported). The first NAME is the
 baseline: every other runner is compared with it within each round, then averaged.
 """
 
-import datetime
 import json
 import sys
 
-from bench_stats import fmt
+from bench_stats import RUN_COLUMNS, fmt, run_cells, section_intro
 
 
 def main():
@@ -22,34 +21,13 @@ def main():
     runs = [json.loads(line) for line in open(path)]
     concurrencies = sorted({r["concurrency"] for r in runs})
 
-    now = datetime.datetime.utcnow().strftime("%Y-%m-%d, %H:%M UTC")
-    load = open("/proc/loadavg").read().split()[0]
-    out = [f"\n## {now}\n",
-           f"Echo function (fn-test/fdk:latest, {body_bytes}-byte body), one function, warm; "
-           f"{rounds} interleaved rounds of {duration} s per runner after a {warmup} s warm-up; "
-           f"closed loop. Means ± 95 % confidence half-width over the rounds. "
-           f"Load average at the end: {load}.\n",
-           "| runner | concurrency | calls/s | p50 ms | p99 ms | errors | CPU ms/call | RSS MB | "
-           "anon RSS MB |",
-           "|---|---|---|---|---|---|---|---|---|"]
+    out = section_intro(rounds, duration, warmup, body_bytes, "runner")
+    out += [f"| runner | concurrency | {RUN_COLUMNS} |", "|---|---|---|---|---|---|---|---|---|"]
     for c in concurrencies:
         for name in names:
             rows = [r for r in runs if r["label"] == name and r["concurrency"] == c]
-            if not rows:
-                continue
-            errors = {}
-            for r in rows:
-                for status, n in r.get("errors_by_status", {}).items():
-                    errors[status] = errors.get(status, 0) + n
-            error_text = ", ".join(f"{k}x{v}" for k, v in sorted(errors.items())) or "none"
-            cpu = [r["runner_cpu_ms_per_call"] for r in rows if r.get("runner_cpu_ms_per_call")]
-            rss = [r["runner_rss_mb"] for r in rows if r.get("runner_rss_mb")]
-            anon = [r["runner_anon_mb"] for r in rows if r.get("runner_anon_mb")]
-            out.append(f"| {name} | {c} | {fmt([r['calls_per_second'] for r in rows], 0)} | "
-                       f"{fmt([r['latency_ms']['p50'] for r in rows], 3)} | "
-                       f"{fmt([r['latency_ms']['p99'] for r in rows], 2)} | {error_text} | "
-                       f"{fmt(cpu, 3) if cpu else '-'} | {f'{max(rss):.1f}' if rss else '-'} | "
-                       f"{f'{max(anon):.1f}' if anon else '-'} |")
+            if rows:
+                out.append(f"| {name} | {c} | {run_cells(rows)} |")
 
     base = names[0]
     out += ["", f"Within-round ratios against {base} (mean ± 95 % half-width):", "",

@@ -60,9 +60,10 @@ trap cleanup EXIT
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, clock ticks
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+anon_kb() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status"; }  # heap and stacks, not code
 hz=$(getconf CLK_TCK)
 
-# record ROUND LABEL CONCURRENCY JSON [CPU_TICKS] [RSS_KB]
+# record ROUND LABEL CONCURRENCY JSON [CPU_TICKS] [RSS_KB] [ANON_KB]
 record() {
   local round=$1
   shift
@@ -73,7 +74,8 @@ d["label"], d["concurrency"], d["round"] = sys.argv[1], int(sys.argv[2]), int(sy
 ticks, hz = sys.argv[4], int(sys.argv[6])
 d["runner_cpu_ms_per_call"] = (int(ticks) * 1000.0 / hz / max(d["calls"], 1)) if ticks else None
 d["runner_rss_mb"] = (int(sys.argv[5]) / 1024.0) if sys.argv[5] else None
-print(json.dumps(d))' "$1" "$2" "$3" "${4:-}" "${5:-}" "$hz" "$round" >>"$results"
+d["runner_anon_mb"] = (int(sys.argv[8]) / 1024.0) if sys.argv[8] else None
+print(json.dumps(d))' "$1" "$2" "$3" "${4:-}" "${5:-}" "$hz" "$round" "${6:-}" >>"$results"
 }
 
 # fnlb's --duration includes its warm-up: DURATION seconds are recorded after WARMUP.
@@ -115,7 +117,8 @@ measure() {
   # CPU over the whole run includes the warm-up's calls; count them in by scaling to the
   # recorded share of the run (the warm-up has the same rate once containers are warm).
   ticks=$(python3 -c "print(round(($after - $before) * $DURATION / ($DURATION + $WARMUP)))")
-  record "$round" "$label" "$concurrency" "$line" "$ticks" "$(rss_kb "$runner_pid")"
+  record "$round" "$label" "$concurrency" "$line" "$ticks" "$(rss_kb "$runner_pid")" \
+    "$(anon_kb "$runner_pid")"
 }
 
 for ((round = 1; round <= ROUNDS; round++)); do

@@ -10,11 +10,10 @@ against the direct path are computed within each round first, so that load drift
 rounds on this shared machine cancels out, and then averaged.
 """
 
-import datetime
 import json
 import sys
 
-from bench_stats import fmt
+from bench_stats import RUN_COLUMNS, fmt, run_cells, section_intro
 
 PATHS = [
     (("runner", 1), "fnlb -> fn-runner -> container"),
@@ -34,33 +33,11 @@ def main():
     for r in runs:
         by_key.setdefault((r["label"], r["concurrency"]), []).append(r)
 
-    now = datetime.datetime.utcnow().strftime("%Y-%m-%d, %H:%M UTC")
-    load = open("/proc/loadavg").read().split()[0]
-    out = [f"\n## {now}\n",
-           f"Echo function (fn-test/fdk:latest, {body_bytes}-byte body), one function, warm; "
-           f"{rounds} interleaved rounds of {duration} s per path after a {warmup} s warm-up; "
-           f"closed loop. Means ± 95 % confidence half-width over the rounds. "
-           f"Load average at the end: {load}.\n",
-           "| path | concurrency | calls/s | p50 ms | p99 ms | errors | runner CPU ms/call | "
-           "runner RSS MB |",
-           "|---|---|---|---|---|---|---|---|"]
+    out = section_intro(rounds, duration, warmup, body_bytes, "path")
+    out += [f"| path | concurrency | {RUN_COLUMNS} |", "|---|---|---|---|---|---|---|---|---|"]
     for key, name in PATHS:
-        rows = by_key.get(key)
-        if not rows:
-            continue
-        errors = {}
-        for r in rows:
-            for status, n in r.get("errors_by_status", {}).items():
-                errors[status] = errors.get(status, 0) + n
-        error_text = ", ".join(f"{k}x{v}" for k, v in sorted(errors.items())) or "none"
-        cpu = [r["runner_cpu_ms_per_call"] for r in rows if r.get("runner_cpu_ms_per_call")]
-        rss = [r["runner_rss_mb"] for r in rows if r.get("runner_rss_mb")]
-        cpu_text = fmt(cpu, 3) if cpu else "-"
-        rss_text = f"{max(rss):.1f}" if rss else "-"
-        out.append(f"| {name} | {key[1]} | {fmt([r['calls_per_second'] for r in rows], 0)} | "
-                   f"{fmt([r['latency_ms']['p50'] for r in rows], 3)} | "
-                   f"{fmt([r['latency_ms']['p99'] for r in rows], 2)} | {error_text} | "
-                   f"{cpu_text} | {rss_text} |")
+        if key in by_key:
+            out.append(f"| {name} | {key[1]} | {run_cells(by_key[key])} |")
 
     # Per-round comparisons at concurrency 1.
     per_round = {}
