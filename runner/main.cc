@@ -249,7 +249,13 @@ int Run(const Config& config) {
     agent.Shutdown(std::max(absl::ZeroDuration(), deadline - absl::Now()));
     LOG(INFO) << "drain: agent shut down (containers removed); stopping the gRPC server";
     capacity_service.Shutdown();  // Watch streams never end by themselves.
-    grpc_server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    // Engage streams end by themselves once their last messages are written (a slow client
+    // may still be reading a response); a health Watch or a log collector's stream never
+    // does. So wait for the Engage streams only, then cancel whatever is left at once.
+    if (!tracker.AwaitActive(0, absl::Seconds(5))) {
+      LOG(WARNING) << "drain: Engage streams still open after 5 s; cancelling them";
+    }
+    grpc_server->server->Shutdown(std::chrono::system_clock::now());
     LOG(INFO) << "drain: gRPC server stopped";
   }
   // The status worker goes before the agent; the exposer before the metrics it reads.

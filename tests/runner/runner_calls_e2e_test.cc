@@ -52,8 +52,6 @@ class RunnerCallsE2eTest : public ::testing::Test {
 
   void TearDown() override {
     if (runner_ == nullptr) return;
-    // Close our connection first: while a client stays connected, the runner's final
-    // gRPC Server::Shutdown waits out its 5 s deadline (after every call has ended).
     stub_.reset();
     if (!drain_started_) runner_->Signal(SIGTERM);  // A second signal would mean "exit now".
     absl::StatusOr<ProcessResult> exit = runner_->Wait(absl::Seconds(60));
@@ -302,6 +300,38 @@ TEST_F(RunnerCallsE2eTest, SigtermLetsTheRunningCallFinishAndRefusesNewOnes) {
                       late.status.error_code() == grpc::StatusCode::UNAVAILABLE;
   EXPECT_TRUE(nacked) << late.finish.errorcode() << " " << late.status.error_message();
   // TearDown checks exit code 0 and that no container is left.
+}
+
+TEST_F(RunnerCallsE2eTest, SecondSignalExitsAtOnceDuringTheDrain) {
+  StartRunner();
+  TestCall slow;
+  slow.headers["Fn-Test-Sleep-Ms"] = {"20000"};  // holds the drain (grace: 30 s)
+  EngageOutcome slow_out;
+  std::thread slow_call([&] { slow_out = Call(slow, "in flight"); });
+  ASSERT_THAT(PollUntil([&] { return ContainerCount() == 1; }, absl::Seconds(20),
+                        "the slow call's container"),
+              IsOk());
+  runner_->Signal(SIGTERM);
+  ASSERT_THAT(PollUntil([&] { return HealthCheck(runner_->Channel(), "") == 2; },
+                        absl::Seconds(10), "health NOT_SERVING"),
+              IsOk());
+
+  runner_->Signal(SIGINT);
+
+  absl::StatusOr<ProcessResult> exit = runner_->Wait(absl::Seconds(4));
+  ASSERT_THAT(exit, IsOk());
+  EXPECT_EQ(exit->exit_code, 128 + SIGINT);
+  slow_call.join();
+  EXPECT_FALSE(slow_out.status.ok());
+  // What a runner killed mid-call leaves is the next start's orphan sweep's; here the test's.
+  absl::StatusOr<std::string> ids =
+      RunDocker({"ps", "-aq", "--filter", "label=fn-agent-classifier=" + tag_});
+  ASSERT_THAT(ids, IsOk());
+  for (absl::string_view id : absl::StrSplit(*ids, '\n', absl::SkipWhitespace())) {
+    EXPECT_THAT(RunDocker({"rm", "-f", std::string(id)}), IsOk());
+  }
+  EXPECT_EQ(ContainerCount(), 0);
+  runner_.reset();  // Nothing left for TearDown to drain.
 }
 
 }  // namespace

@@ -249,33 +249,8 @@ TEST(RunnerE2eTest, SigtermDrainsEndsOpenStreamsAndExitsZero) {
   ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->exit_code, 0) << result->err;
   EXPECT_THAT(result->err, HasSubstr("drained"));
-}
-
-TEST(RunnerE2eTest, SecondSignalExitsAtOnce) {
-  RunnerProcess runner;
-  ASSERT_THAT(runner.Start(), IsOk());
-  // One connection: the server sees the log stream before it answers the watch.
-  std::shared_ptr<grpc::Channel> channel = runner.Channel();
-  auto stub = RunnerProtocol::NewStub(channel);
-  // A log collector's stream holds Server::Shutdown for its 5 s deadline: the drain is still
-  // going when the second signal comes.
-  grpc::ClientContext logs_context;
-  logs_context.set_deadline(Deadline());
-  auto logs = stub->StreamLogs(&logs_context);
-  LogRequestMsg start;
-  start.mutable_start();
-  ASSERT_TRUE(logs->Write(start));
-  HealthWatch watch(channel);
-  ASSERT_TRUE(watch.WaitFor(1));
-  runner.Signal(SIGTERM);
-  ASSERT_TRUE(watch.WaitFor(2));  // the first signal was handled
-
-  runner.Signal(SIGINT);
-
-  absl::StatusOr<ProcessResult> result = runner.Wait(absl::Seconds(4));
-  ASSERT_THAT(result, IsOk());
-  EXPECT_EQ(result->exit_code, 128 + SIGINT);
-  logs_context.TryCancel();
+  // The health Watch stays open to the end: it is cancelled, not waited for.
+  EXPECT_LT(absl::Now() - signalled, absl::Seconds(3));
 }
 
 }  // namespace
