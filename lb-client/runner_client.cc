@@ -1,6 +1,9 @@
 #include "lb-client/runner_client.h"
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -246,47 +249,18 @@ absl::StatusOr<RunnerStatus> RunnerClient::Status2(const google::protobuf::Struc
   return response;
 }
 
-namespace {
-
-// One Status call on the callback API. Self-deleting in OnDone, the last reaction, which is
-// the one point where gRPC is done with the context it owns (the one `new` without an owner).
-class StatusProbe final : public grpc::ClientUnaryReactor {
- public:
-  using Done = std::function<void(absl::StatusOr<RunnerStatus>)>;
-
-  static void Start(RunnerProtocol::Stub& stub, std::shared_ptr<AsyncOps> ops,
-                    absl::Duration timeout, Done done) {
-    auto* probe = new StatusProbe(std::move(ops), std::move(done));
-    probe->context_.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-    stub.async()->Status(&probe->context_, &probe->request_, &probe->response_, probe);
-    probe->StartCall();
-  }
-
- private:
-  StatusProbe(std::shared_ptr<AsyncOps> ops, Done done)
-      : ticket_(std::move(ops)), done_(std::move(done)) {}
-
-  void OnDone(const grpc::Status& status) override {
-    if (status.ok()) {
-      done_(std::move(response_));
-    } else {
-      done_(ToAbslStatus(status));
-    }
-    delete this;
-  }
-
-  const AsyncOps::Ticket ticket_;  // First: released after the context.
-  const Done done_;
-  grpc::ClientContext context_;
-  google::protobuf::Empty request_;
-  RunnerStatus response_;
-};
-
-}  // namespace
-
 void RunnerClient::StatusAsync(absl::Duration timeout,
                                std::function<void(absl::StatusOr<RunnerStatus>)> done) {
-  StatusProbe::Start(*stub_, async_ops_, timeout, std::move(done));
+  // A blocking Status on a thread of its own rather than gRPC's callback API: once a channel
+  // has made one callback call, gRPC keeps two "nexting" threads polling for the rest of its
+  // life, and they take the socket reads of every call on the channel away from the thread
+  // that made it: a cross-thread wake-up per read. In `fnlb bench` on 2 vCPUs that was about
+  // 7 context switches and 100 us per Engage call (tests/bench/results/runner.md).
+  auto ticket = std::make_shared<AsyncOps::Ticket>(async_ops_);
+  std::thread([this, timeout, done = std::move(done), ticket = std::move(ticket)] {
+    pthread_setname_np(pthread_self(), kStatusProbeThreadName);
+    done(Status(timeout));
+  }).detach();
 }
 
 absl::StatusOr<capacity::CapacitySnapshot> RunnerClient::GetCapacity(absl::Duration timeout) {

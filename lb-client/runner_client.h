@@ -111,9 +111,11 @@ class RunnerClient {
   absl::StatusOr<RunnerStatus> Status(absl::Duration timeout);
   absl::StatusOr<RunnerStatus> Status2(const google::protobuf::Struct& request,
                                        absl::Duration timeout);
-  // Status without blocking: `done` runs once, on a gRPC thread.
+  // Status without blocking: `done` runs once, on a thread of its own named
+  // kStatusProbeThreadName (not gRPC's callback API: see runner_client.cc for why).
   void StatusAsync(absl::Duration timeout,
                    std::function<void(absl::StatusOr<RunnerStatus>)> done);
+  static constexpr char kStatusProbeThreadName[] = "fn-status-probe";
 
   // RunnerCapacity.Get. Blocks. Unimplemented from a runner without the service (stock fn).
   absl::StatusOr<capacity::CapacitySnapshot> GetCapacity(absl::Duration timeout);
