@@ -5,6 +5,7 @@
 //
 //   grpc_floor_bench serve --api=callback|async|sync --port=N [--threads=1] [--handoff=true]
 //   grpc_floor_bench ping --target=127.0.0.1:N [--seconds=10] [--warmup=2] [--concurrency=1]
+//                         [--call-json=MODEL]
 //
 // `ping` runs a closed loop of sync-API clients (as `fnlb bench`) and prints one JSON line
 // with the fields of `fnlb bench --json` that runner_bench.sh reads: calls, calls_per_second,
@@ -237,7 +238,10 @@ int Ping(int argc, char** argv) {
   auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
   auto stub = RunnerProtocol::NewStub(channel);
   ClientMsg try_call, body;
-  try_call.mutable_try_()->set_models_call_json(std::string(600, 'j'));
+  // --call-json sends a real call model (to time a real runner with this lean client);
+  // otherwise 600 bytes stand in for one.
+  try_call.mutable_try_()->set_models_call_json(
+      Flag(argc, argv, "call-json", std::string(600, 'j')));
   body.mutable_data()->set_data(std::string(64, 'b'));
   body.mutable_data()->set_eof(true);
   using Clock = std::chrono::steady_clock;
