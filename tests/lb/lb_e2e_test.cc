@@ -321,6 +321,9 @@ TEST_F(LbE2eTest, CapacitySnapshotsFollowAContainerThroughItsLife) {
     return mu.AwaitWithTimeout(absl::Condition(&has), absl::Seconds(20));
   };
 
+  // The watch starts asynchronously: the call must not beat its first snapshot.
+  ASSERT_TRUE(seen("gone"));
+
   BufferingSink sink;
   AttemptResult result = (*client)->Engage(call, sink, Deadline());
   ASSERT_THAT(result.status, IsOk());
