@@ -6,12 +6,10 @@
 
 namespace fnrunner {
 
-// Counts a RunnerClient's callback-API operations (Status probes, Watch streams) until each
-// is completely destroyed, so the client can outlive them all. Why: the last reference to a
-// grpc::Channel must not be dropped on a gRPC callback thread. With gRPC's callback
-// "alternative" completion queue (used when iomgr does not run in the background, as here)
-// the channel's destructor then joins the very thread it runs on and the queue is freed under
-// it (grpc/grpc#32584: a crash in grpc_cq_internal_unref). Thread-safe.
+// Counts a RunnerClient's background operations (Status probes, Watch streams, each on a
+// thread of its own) until each is completely destroyed, so the client, whose stub and
+// channel they use, outlives them all. (They once ran on gRPC's callback API, where this also
+// kept the last channel reference off gRPC's callback threads: grpc/grpc#32584.) Thread-safe.
 class AsyncOps {
  public:
   // One operation's share. Declare it as the operation's first member, so it is destroyed

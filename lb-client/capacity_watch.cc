@@ -1,5 +1,8 @@
 #include "lb-client/capacity_watch.h"
 
+#include <pthread.h>
+
+#include <thread>
 #include <utility>
 
 #include "proto/grpc_status.h"
@@ -12,24 +15,19 @@ std::shared_ptr<CapacityWatch> CapacityWatch::Start(capacity::RunnerCapacity::St
                                                     OnSnapshot on_snapshot, OnEnd on_end) {
   auto watch = std::make_shared<CapacityWatch>(std::move(ops), std::move(on_snapshot),
                                                std::move(on_end));
-  watch->self_ = watch;
   watch->context_.set_deadline(absl::ToChronoTime(deadline));
-  stub.async()->Watch(&watch->context_, &watch->request_, watch.get());
-  watch->StartRead(&watch->in_);
-  watch->StartCall();
+  // The thread shares the watch until the stream is over; it may drop the last reference.
+  std::thread([watch, &stub] { watch->Run(stub); }).detach();
   return watch;
 }
 
-void CapacityWatch::OnReadDone(bool ok) {
-  if (!ok) return;  // The stream is over; OnDone follows with its status.
-  on_snapshot_(in_);
-  StartRead(&in_);
-}
-
-void CapacityWatch::OnDone(const grpc::Status& status) {
-  // Our self-reference goes last: `this` may be deleted when `keep` goes out of scope.
-  std::shared_ptr<CapacityWatch> keep = std::move(self_);
-  on_end_(ToAbslStatus(status));
+void CapacityWatch::Run(capacity::RunnerCapacity::Stub& stub) {
+  pthread_setname_np(pthread_self(), kThreadName);
+  std::unique_ptr<grpc::ClientReader<capacity::CapacitySnapshot>> reader =
+      stub.Watch(&context_, capacity::WatchRequest());
+  capacity::CapacitySnapshot snapshot;
+  while (reader->Read(&snapshot)) on_snapshot_(snapshot);
+  on_end_(ToAbslStatus(reader->Finish()));
   absl::MutexLock lock(&mu_);
   ended_ = true;
 }

@@ -96,8 +96,8 @@ class RunnerClient {
   RunnerClient(const RunnerClient&) = delete;
   RunnerClient& operator=(const RunnerClient&) = delete;
   // Waits until every StatusAsync and Watch it started is over and destroyed (cancel open
-  // watches first), so the channel is released on this thread (lb-client/async_ops.h). Never
-  // destroy a RunnerClient on a gRPC callback thread.
+  // watches first): their threads use the stub (lb-client/async_ops.h). Never destroy a
+  // RunnerClient from one of its own callbacks.
   ~RunnerClient();
 
   const std::string& address() const { return address_; }
@@ -120,8 +120,8 @@ class RunnerClient {
   // RunnerCapacity.Get. Blocks. Unimplemented from a runner without the service (stock fn).
   absl::StatusOr<capacity::CapacitySnapshot> GetCapacity(absl::Duration timeout);
   // Opens RunnerCapacity.Watch for at most `max_duration` (the RPC's deadline; reopen after).
-  // Callbacks run on gRPC threads, `on_snapshot` for each snapshot in order, then `on_end`
-  // exactly once. Cancel() the returned watch to end it early.
+  // Callbacks run on the watch's own thread, `on_snapshot` for each snapshot in order, then
+  // `on_end` exactly once. Cancel() the returned watch to end it early.
   std::shared_ptr<CapacityWatch> Watch(
       absl::Duration max_duration,
       std::function<void(const capacity::CapacitySnapshot&)> on_snapshot,

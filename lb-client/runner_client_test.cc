@@ -244,6 +244,27 @@ TEST_F(RunnerClientTest, GetCapacityAndWatchDeliverSnapshots) {
   EXPECT_THAT(seqs, ElementsAre(1u, 2u));
 }
 
+TEST_F(RunnerClientTest, WatchCallbacksRunOnTheWatchsOwnThread) {
+  runner_.SetCapacity(capacity::CapacitySnapshot());
+  absl::Notification got_snapshot;
+  char thread_name[16] = {};
+
+  std::shared_ptr<CapacityWatch> watch = client_->Watch(
+      absl::Seconds(20),
+      [&](const capacity::CapacitySnapshot&) {
+        if (got_snapshot.HasBeenNotified()) return;
+        pthread_getname_np(pthread_self(), thread_name, sizeof(thread_name));
+        got_snapshot.Notify();
+      },
+      [](absl::Status) {});
+
+  ASSERT_TRUE(got_snapshot.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  watch->Cancel();
+  EXPECT_TRUE(watch->AwaitEnd(absl::Seconds(10)));
+  // Not on gRPC's callback threads, whose existence slows every call on the channel.
+  EXPECT_STREQ(thread_name, CapacityWatch::kThreadName);
+}
+
 TEST(RunnerClientCreateTest, RejectsAddressesWithoutAPort) {
   EXPECT_THAT(RunnerClient::Create("localhost", ChannelOptions()),
               StatusIs(absl::StatusCode::kInvalidArgument));
