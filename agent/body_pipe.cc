@@ -11,11 +11,14 @@ void BodyPipe::Push(std::string data, bool last) {
     if (aborted_ || got_last_) return;
     chunks_.push_back(Chunk{std::move(data), last});
     got_last_ = last;
-    if (waker_) waker_();
-    ready = std::move(when_ready_);
-    when_ready_ = nullptr;
+    ready = NotifyLocked();
   }
   if (ready) ready();
+}
+
+std::function<void()> BodyPipe::NotifyLocked() {
+  if (waker_) waker_();
+  return std::exchange(when_ready_, nullptr);
 }
 
 void BodyPipe::WhenReady(std::function<void()> ready) {
@@ -71,9 +74,7 @@ void BodyPipe::Abort() {
     absl::MutexLock lock(&mu_);
     aborted_ = true;
     chunks_.clear();
-    if (waker_) waker_();
-    ready = std::move(when_ready_);
-    when_ready_ = nullptr;
+    ready = NotifyLocked();
   }
   if (ready) ready();
 }

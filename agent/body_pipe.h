@@ -61,6 +61,9 @@ class BodyPipe {
     return aborted_ || !chunks_.empty() || (got_last_ && chunks_.empty());
   }
 
+  // Something new to take (a chunk or the abort): runs the waker and hands back the pending
+  // WhenReady() callback, which the caller runs once the lock is released.
+  std::function<void()> NotifyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes the next chunk or failure if one is ready; calls on_wanted_ outside the lock.
   absl::StatusOr<Chunk> TakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -84,6 +84,21 @@ class HotAgentTest : public ::testing::Test {
 
   Resources Reserved() { return resources_.Snapshot().used; }
 
+  // For a call with a 2 s timeout: not over after 1 s, then fn's 504, its container removed
+  // and everything released.
+  void ExpectTimesOutAfterTwoSeconds(RecordingEvents& events) {
+    TickAfter(absl::Seconds(1));
+    EXPECT_FALSE(events.finished());
+    TickAfter(absl::Seconds(1));
+
+    const CallResult& result = events.Wait();
+    EXPECT_EQ(result.error_code, 504);
+    EXPECT_EQ(result.error_message, "Timed out");
+    agent_->WaitForTasks();
+    EXPECT_THAT(driver_.live_containers(), IsEmpty());
+    EXPECT_EQ(Reserved(), Resources{});
+  }
+
   FakeClock clock_;
   FakeDriver driver_;
   FakeFunctionIoFactory io_;
@@ -230,16 +245,7 @@ TEST_F(HotAgentTest, CallTimeoutGives504AndRemovesTheContainer) {
   RecordingEvents& events = Submit(call);
   io_.AwaitExchangesStarted(1);
 
-  TickAfter(absl::Seconds(1));
-  EXPECT_FALSE(events.finished());
-  TickAfter(absl::Seconds(1));
-
-  const CallResult& result = events.Wait();
-  EXPECT_EQ(result.error_code, 504);
-  EXPECT_EQ(result.error_message, "Timed out");
-  agent_->WaitForTasks();
-  EXPECT_THAT(driver_.live_containers(), IsEmpty());
-  EXPECT_EQ(Reserved(), Resources{});
+  ExpectTimesOutAfterTwoSeconds(events);
 }
 
 TEST_F(HotAgentTest, TheExchangeStartsOnlyOnceTheFirstBodyChunkIsThere) {
@@ -265,16 +271,7 @@ TEST_F(HotAgentTest, ABodyThatNeverComesTimesTheCallOutAndRemovesTheContainer) {
   RecordingEvents& events = SubmitWithoutBody(call);
   ASSERT_TRUE(agent_->WaitForTasksFor(absl::Seconds(5)));
 
-  TickAfter(absl::Seconds(1));
-  EXPECT_FALSE(events.finished());
-  TickAfter(absl::Seconds(1));
-
-  const CallResult& result = events.Wait();
-  EXPECT_EQ(result.error_code, 504);
-  EXPECT_EQ(result.error_message, "Timed out");
-  agent_->WaitForTasks();
-  EXPECT_THAT(driver_.live_containers(), IsEmpty());
-  EXPECT_EQ(Reserved(), Resources{});
+  ExpectTimesOutAfterTwoSeconds(events);
 }
 
 TEST_F(HotAgentTest, CancelBeforeTheBodyCameFinishesTheCall) {

@@ -13,11 +13,9 @@
 namespace fnrunner {
 
 // One RunnerCapacity.Watch stream, read by a thread of its own with gRPC's blocking API: it
-// reads snapshots until the stream ends and hands each to a callback. Not the callback API:
-// once a channel has made one callback call, gRPC keeps two polling threads for the
-// channel's life, and they take the socket reads of every call on it (each Engage) away from
-// the thread that made it, a cross-thread wake-up per read (runner_client.cc, StatusAsync).
-// Shared by its owner (to Cancel) and by its thread. Thread-safe.
+// reads snapshots until the stream ends and hands each to a callback. Not gRPC's callback API,
+// for the reason RunnerClient::StatusAsync gives (runner_client.cc): it would slow every
+// Engage on the channel. Shared by its owner (to Cancel) and by its thread. Thread-safe.
 class CapacityWatch {
  public:
   using OnSnapshot = std::function<void(const capacity::CapacitySnapshot&)>;

@@ -1,6 +1,7 @@
 """Statistics shared by the benchmark reports in tests/bench/ (imported, not run)."""
 
 import datetime
+import json
 import math
 import statistics
 
@@ -62,3 +63,18 @@ def run_cells(rows):
                        fmt(cpu, 3) if cpu else "-",
                        f"{max(rss):.1f}" if rss else "-",
                        f"{max(anon):.1f}" if anon else "-"])
+
+
+def round_pairs(runs, concurrency, a, b):
+    """(run of `a`, run of `b`) for each round that measured both labels at `concurrency`."""
+    rounds = {}
+    for r in runs:
+        if r["concurrency"] == concurrency:
+            rounds.setdefault(r["round"], {})[r["label"]] = r
+    return [(rnd[a], rnd[b]) for rnd in rounds.values() if a in rnd and b in rnd]
+
+
+def raw_runs_block(runs):
+    """The collapsed block of raw JSON lines that closes a results section."""
+    return (["\n<details><summary>raw runs, one JSON line each</summary>\n\n```json"] +
+            [json.dumps(r) for r in runs] + ["```\n</details>"])

@@ -12,7 +12,7 @@ baseline: every other runner is compared with it within each round, then average
 import json
 import sys
 
-from bench_stats import RUN_COLUMNS, fmt, run_cells, section_intro
+from bench_stats import RUN_COLUMNS, fmt, raw_runs_block, round_pairs, run_cells, section_intro
 
 
 def main():
@@ -34,16 +34,9 @@ def main():
             "| runner | concurrency | calls/s, x of " + base + " | p50, x of " + base +
             " | CPU per call, x of " + base + " |", "|---|---|---|---|---|"]
     for c in concurrencies:
-        by_round = {}
-        for r in runs:
-            if r["concurrency"] == c:
-                by_round.setdefault(r["round"], {})[r["label"]] = r
         for name in names[1:]:
             rate, p50, cpu = [], [], []
-            for rnd in by_round.values():
-                if base not in rnd or name not in rnd:
-                    continue
-                a, b = rnd[name], rnd[base]
+            for a, b in round_pairs(runs, c, name, base):
                 rate.append(a["calls_per_second"] / b["calls_per_second"])
                 p50.append(a["latency_ms"]["p50"] / b["latency_ms"]["p50"])
                 if a.get("runner_cpu_ms_per_call") and b.get("runner_cpu_ms_per_call"):
@@ -52,9 +45,7 @@ def main():
                 out.append(f"| {name} | {c} | {fmt(rate, 2)} | {fmt(p50, 2)} | "
                            f"{fmt(cpu, 2) if cpu else '-'} |")
 
-    out.append("\n<details><summary>raw runs, one JSON line each</summary>\n\n```json")
-    out += [json.dumps(r) for r in runs]
-    out.append("```\n</details>")
+    out += raw_runs_block(runs)
     print("\n".join(out))
 
 

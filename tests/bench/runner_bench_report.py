@@ -13,7 +13,7 @@ rounds on this shared machine cancels out, and then averaged.
 import json
 import sys
 
-from bench_stats import RUN_COLUMNS, fmt, run_cells, section_intro
+from bench_stats import RUN_COLUMNS, fmt, raw_runs_block, round_pairs, run_cells, section_intro
 
 PATHS = [
     (("runner", 1), "fnlb -> fn-runner -> container"),
@@ -39,18 +39,10 @@ def main():
         if key in by_key:
             out.append(f"| {name} | {key[1]} | {run_cells(by_key[key])} |")
 
-    # Per-round comparisons at concurrency 1.
-    per_round = {}
-    for r in runs:
-        if r["concurrency"] == 1:
-            per_round.setdefault(r["round"], {})[r["label"]] = r
-
     def compare(a, b):
-        rates, added = [], []
-        for rnd in per_round.values():
-            if a in rnd and b in rnd:
-                rates.append(100.0 * rnd[a]["calls_per_second"] / rnd[b]["calls_per_second"])
-                added.append(1000.0 * (rnd[a]["latency_ms"]["p50"] - rnd[b]["latency_ms"]["p50"]))
+        pairs = round_pairs(runs, 1, a, b)
+        rates = [100.0 * x["calls_per_second"] / y["calls_per_second"] for x, y in pairs]
+        added = [1000.0 * (x["latency_ms"]["p50"] - y["latency_ms"]["p50"]) for x, y in pairs]
         return rates, added
 
     out += ["", "Within-round comparisons at concurrency 1 (mean ± 95 % half-width):", "",
@@ -65,9 +57,7 @@ def main():
             note = f" ({why})" if why else ""
             out.append(f"| {a}{note} | {b} | {fmt(rates, 1)} | {fmt(added, 0)} |")
 
-    out.append("\n<details><summary>raw runs, one JSON line each</summary>\n\n```json")
-    out += [json.dumps(r) for r in runs]
-    out.append("```\n</details>")
+    out += raw_runs_block(runs)
     print("\n".join(out))
 
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
@@ -52,7 +53,8 @@ class RunnerCallsE2eTest : public ::testing::Test {
 
   void TearDown() override {
     if (runner_ == nullptr) return;
-    stub_.reset();
+    // stub_ stays: a slow call a failed test left running still uses it (slow_call_ is
+    // joined after this, when the runner is gone).
     if (!drain_started_) runner_->Signal(SIGTERM);  // A second signal would mean "exit now".
     absl::StatusOr<ProcessResult> exit = runner_->Wait(absl::Seconds(60));
     ASSERT_THAT(exit, IsOk());
@@ -61,12 +63,36 @@ class RunnerCallsE2eTest : public ::testing::Test {
     EXPECT_EQ(ContainerCount(), 0);
   }
 
-  int ContainerCount() {
+  // The ids of this runner's containers; an error if docker cannot list them.
+  absl::StatusOr<std::vector<std::string>> ContainerIds() {
     absl::StatusOr<std::string> ids =
         RunDocker({"ps", "-aq", "--filter", "label=fn-agent-classifier=" + tag_});
-    if (!ids.ok()) return -1;
-    return static_cast<int>(
-        std::vector<std::string>(absl::StrSplit(*ids, '\n', absl::SkipWhitespace())).size());
+    if (!ids.ok()) return ids.status();
+    return std::vector<std::string>(absl::StrSplit(*ids, '\n', absl::SkipWhitespace()));
+  }
+  int ContainerCount() {
+    absl::StatusOr<std::vector<std::string>> ids = ContainerIds();
+    return ids.ok() ? static_cast<int>(ids->size()) : -1;
+  }
+
+  // Starts a call whose function sleeps `sleep_ms` (its outcome lands in slow_out_, its
+  // thread is slow_call_) and returns once the call's container exists.
+  void StartSlowCall(int sleep_ms) {
+    TestCall slow;
+    slow.headers["Fn-Test-Sleep-Ms"] = {std::to_string(sleep_ms)};
+    slow_call_ = std::jthread([this, slow] { slow_out_ = Call(slow, "in flight"); });
+    ASSERT_THAT(PollUntil([&] { return ContainerCount() == 1; }, absl::Seconds(20),
+                          "the slow call's container"),
+                IsOk());
+  }
+
+  // SIGTERM, then waits for health NOT_SERVING: the signal is handled asynchronously.
+  void BeginDrain() {
+    runner_->Signal(SIGTERM);
+    drain_started_ = true;
+    ASSERT_THAT(PollUntil([&] { return HealthCheck(runner_->Channel(), "") == 2; },
+                          absl::Seconds(10), "health NOT_SERVING"),
+                IsOk());
   }
 
   EngageOutcome Call(TestCall call, const std::string& body = "", bool send_eof = true) {
@@ -78,6 +104,9 @@ class RunnerCallsE2eTest : public ::testing::Test {
   bool drain_started_ = false;
   std::unique_ptr<RunnerProcess> runner_;
   std::unique_ptr<RunnerProtocol::Stub> stub_;
+  EngageOutcome slow_out_;
+  // Last: joined first, once TearDown has stopped the runner if a test failed midway.
+  std::jthread slow_call_;
 };
 
 std::string HeaderValue(const EngageOutcome& out, const std::string& name) {
@@ -275,25 +304,14 @@ TEST_F(RunnerCallsE2eTest, TooBigForTheRunnerIs400AndFullIsARetryable503) {
 
 TEST_F(RunnerCallsE2eTest, SigtermLetsTheRunningCallFinishAndRefusesNewOnes) {
   StartRunner();
-  TestCall slow;
-  slow.headers["Fn-Test-Sleep-Ms"] = {"2500"};
-  EngageOutcome slow_out;
-  std::thread slow_call([&] { slow_out = Call(slow, "in flight"); });
-  ASSERT_THAT(PollUntil([&] { return ContainerCount() == 1; }, absl::Seconds(20),
-                        "the slow call's container"),
-              IsOk());
+  ASSERT_NO_FATAL_FAILURE(StartSlowCall(2500));
 
-  runner_->Signal(SIGTERM);
-  drain_started_ = true;
-  // The signal is handled asynchronously: health turns NOT_SERVING once draining began.
-  ASSERT_THAT(PollUntil([&] { return HealthCheck(runner_->Channel(), "") == 2; },
-                        absl::Seconds(10), "health NOT_SERVING"),
-              IsOk());
+  ASSERT_NO_FATAL_FAILURE(BeginDrain());
   EngageOutcome late = Call(TestCall{});
-  slow_call.join();
+  slow_call_.join();
 
-  EXPECT_TRUE(slow_out.finish.success()) << slow_out.finish.errorstr();
-  EXPECT_EQ(slow_out.body, "in flight");
+  EXPECT_TRUE(slow_out_.finish.success()) << slow_out_.finish.errorstr();
+  EXPECT_EQ(slow_out_.body, "in flight");
   // Refused as fn's LB understands "try another runner": a 503 either way.
   const bool nacked = late.finish.errorcode() == 503 ||
                       static_cast<int>(late.status.error_code()) == 503 ||
@@ -304,32 +322,20 @@ TEST_F(RunnerCallsE2eTest, SigtermLetsTheRunningCallFinishAndRefusesNewOnes) {
 
 TEST_F(RunnerCallsE2eTest, SecondSignalExitsAtOnceDuringTheDrain) {
   StartRunner();
-  TestCall slow;
-  slow.headers["Fn-Test-Sleep-Ms"] = {"20000"};  // holds the drain (grace: 30 s)
-  EngageOutcome slow_out;
-  std::thread slow_call([&] { slow_out = Call(slow, "in flight"); });
-  ASSERT_THAT(PollUntil([&] { return ContainerCount() == 1; }, absl::Seconds(20),
-                        "the slow call's container"),
-              IsOk());
-  runner_->Signal(SIGTERM);
-  ASSERT_THAT(PollUntil([&] { return HealthCheck(runner_->Channel(), "") == 2; },
-                        absl::Seconds(10), "health NOT_SERVING"),
-              IsOk());
+  ASSERT_NO_FATAL_FAILURE(StartSlowCall(20000));  // holds the drain (grace: 30 s)
+  ASSERT_NO_FATAL_FAILURE(BeginDrain());
 
   runner_->Signal(SIGINT);
 
   absl::StatusOr<ProcessResult> exit = runner_->Wait(absl::Seconds(4));
   ASSERT_THAT(exit, IsOk());
   EXPECT_EQ(exit->exit_code, 128 + SIGINT);
-  slow_call.join();
-  EXPECT_FALSE(slow_out.status.ok());
+  slow_call_.join();
+  EXPECT_FALSE(slow_out_.status.ok());
   // What a runner killed mid-call leaves is the next start's orphan sweep's; here the test's.
-  absl::StatusOr<std::string> ids =
-      RunDocker({"ps", "-aq", "--filter", "label=fn-agent-classifier=" + tag_});
+  absl::StatusOr<std::vector<std::string>> ids = ContainerIds();
   ASSERT_THAT(ids, IsOk());
-  for (absl::string_view id : absl::StrSplit(*ids, '\n', absl::SkipWhitespace())) {
-    EXPECT_THAT(RunDocker({"rm", "-f", std::string(id)}), IsOk());
-  }
+  for (const std::string& id : *ids) EXPECT_THAT(RunDocker({"rm", "-f", id}), IsOk());
   EXPECT_EQ(ContainerCount(), 0);
   runner_.reset();  // Nothing left for TearDown to drain.
 }
