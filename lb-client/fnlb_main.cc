@@ -1,5 +1,6 @@
 // fnlb: our LB client as a tool. `fnlb call` runs one call as fn's LB would; `fnlb bench`
-// generates load through the placers. Flags are parsed per subcommand (lb-client/cli_args.h).
+// generates load through the placers; `fnlb health` probes runners' gRPC health service.
+// Flags are parsed per subcommand (lb-client/cli_args.h).
 
 #include <iostream>
 #include <string>
@@ -8,12 +9,14 @@
 #include "absl/synchronization/mutex.h"
 #include "lb-client/bench_command.h"
 #include "lb-client/call_command.h"
+#include "lb-client/health_command.h"
 
 namespace {
 
 constexpr char kUsage[] = R"(usage: fnlb <command> [flags]
   call    run one call through a placer and print the answer
   bench   generate load and report throughput, latency, NACKs and cold starts
+  health  check that runners' grpc.health.v1 service is SERVING (exit code 0)
 Run `fnlb <command> --help` for its flags.
 )";
 
@@ -31,6 +34,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "call") return fnrunner::RunCallCommand(args, std::cin, std::cout, std::cerr);
   if (command == "bench") return fnrunner::RunBenchCommand(args, std::cout, std::cerr);
+  if (command == "health") return fnrunner::RunHealthCommand(args, std::cout, std::cerr);
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage;
     return 0;
