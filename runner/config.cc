@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "drivers/docker/docker_options.h"
 
 namespace fnrunner {
 namespace {
@@ -309,6 +310,11 @@ std::string HelpText() {
                           s.is_bool ? "[=BOOL]" : "=VALUE", s.env, s.default_text, s.help);
   }
   absl::StrAppend(&text, "  --help\n      print this text and exit\n");
+  absl::StrAppend(&text,
+                  "\nContainer isolation and the Docker engine (environment variables only):\n");
+  for (const EnvSettingHelp& s : DockerDriverEnvHelp()) {
+    absl::StrAppendFormat(&text, "  %s (default %s)\n      %s\n", s.env, s.default_text, s.help);
+  }
   return text;
 }
 

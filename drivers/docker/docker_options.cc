@@ -134,4 +134,31 @@ absl::StatusOr<DockerDriverOptions> DockerDriverOptionsFromEnv(const EnvLookup& 
   return o;
 }
 
+const std::vector<EnvSettingHelp>& DockerDriverEnvHelp() {
+  static const std::vector<EnvSettingHelp> kHelp = {
+      {"DOCKER_HOST", "unix:///var/run/docker.sock", "the engine's socket (unix:// only)"},
+      {"FN_DOCKER_API_TIMEOUT_MSECS", "30000", "deadline of each engine request but pulls"},
+      {"FN_CONTAINER_LABEL_TAG", "fn-runner-<grpc port>",
+       "fn-agent-classifier label of this runner's containers; a restarted runner removes "
+       "leftovers carrying it"},
+      {"FN_DOCKER_NETWORKS", "\"\" (no network)",
+       "networks functions join, whitespace-separated (bridge = Docker's default)"},
+      {"FN_MAX_PIDS", "50", "pids limit per container (0 = unlimited)"},
+      {"FN_MAX_OPEN_FILES", "350", "nofile ulimit per container"},
+      {"FN_MAX_LOCKED_MEMORY", "65536", "memlock ulimit per container"},
+      {"FN_MAX_PENDING_SIGNALS", "5000", "sigpending ulimit per container"},
+      {"FN_MAX_MESSAGE_QUEUE", "819200", "msgqueue ulimit per container"},
+      {"FN_MAX_TMPFS_INODES", "0", "inodes of each container's /tmp tmpfs (0 = tmpfs default)"},
+      {"FN_MAX_FS_SIZE_MB", "0", "root filesystem size per container (0 = no limit)"},
+      {"FN_DISABLE_READONLY_ROOTFS", "false", "give functions a writable root filesystem"},
+      {"FN_DISABLE_UNPRIVILEGED_CONTAINERS", "false",
+       "run functions as the image's user, not as 1000:1000 with no capabilities"},
+      {"FN_DOCKER_AUTH", "\"\"", "registry credentials as JSON ({\"auths\": ...})"},
+      {"DOCKER_CONFIG", "~/.docker", "directory of the Docker config.json with credentials"},
+      {"FN_IMAGE_CLEAN_MAX_SIZE", "0", "remove unused images above this many bytes (0 = off)"},
+      {"FN_IMAGE_CLEAN_EXEMPT_TAGS", "\"\"", "repo:tag never cleaned, whitespace-separated"},
+  };
+  return kHelp;
+}
+
 }  // namespace fnrunner

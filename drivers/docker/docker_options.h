@@ -77,4 +77,14 @@ absl::StatusOr<DockerDriverOptions> DockerDriverOptionsFromEnv(const EnvLookup& 
 // An EnvLookup over the process environment (getenv).
 EnvLookup ProcessEnv();
 
+// One environment variable DockerDriverOptionsFromEnv reads, for fn-runner --help.
+struct EnvSettingHelp {
+  const char* env;
+  const char* default_text;
+  const char* help;
+};
+// Every variable DockerDriverOptionsFromEnv reads except FN_HOT_PULL_TIMEOUT_MSECS (a runner
+// flag too, listed with the flags), in a stable order.
+const std::vector<EnvSettingHelp>& DockerDriverEnvHelp();
+
 }  // namespace fnrunner
