@@ -13,6 +13,8 @@ packages=(
   nlohmann-json3-dev                     # JSON for the Docker API and fn's call model
   libgtest-dev libgmock-dev
   docker.io                              # dockerd for integration and e2e tests
+  debootstrap                            # the runner image's base where no registry has one
+  docker-compose                         # the deploy fleet test
   iproute2 procps                        # ss/ps used by scripts and leak checks
   openssl                                # TLS tests make throwaway certificates
 )

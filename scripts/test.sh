@@ -3,7 +3,8 @@
 #   1. installs missing packages (scripts/setup.sh) and ensures a Docker engine (scripts/dockerd.sh);
 #   2. compiles everything with clang -Wthread-safety -Werror (lock annotations checked);
 #   3. builds with g++ under ASan+UBSan and runs the unit and integration tests;
-#   4. builds the main (RelWithDebInfo, g++) tree, the FDK test images, and runs every test;
+#   4. builds the main (RelWithDebInfo, g++) tree, the FDK test images and the runner image
+#      (deploy/image/build.sh), and runs every test (unit, integration, e2e, deploy);
 #   5. fails if any test left a container, an iofs directory or a temp dir behind.
 # Options: --quick skips stages 2 and 3 (the inner loop). Build trees: build/, build-asan/,
 # build-clang/ (reused between runs, so a second run only rebuilds what changed).
@@ -15,7 +16,7 @@ quick=0
 for arg in "$@"; do
   case $arg in
     --quick) quick=1 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -79,6 +80,9 @@ mkdir -p build
 configure build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j "$jobs"
 tests/functions/build_images.sh build
+# The image the deploy tests run: the same sources in the Dockerfile's own build (cached when
+# nothing changed; ccache in a BuildKit cache mount otherwise).
+deploy/image/build.sh
 # The leftover check runs after ctest and prints nothing when clean, so ctest's summary stays
 # the last lines of the output.
 status=0
