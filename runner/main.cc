@@ -169,6 +169,9 @@ int Run(const Config& config) {
 
   auto registry = std::make_shared<prometheus::Registry>();
   RunnerMetrics metrics(*registry);
+  if (agent_stack->driver != nullptr) {
+    metrics.SetFreezerMethod(agent_stack->driver->freezer_method());
+  }
   EngageTracker tracker;
   auto status = std::make_unique<StatusProvider>(
       StatusOptions{.image = config.status_image, .barrier_path = config.status_barrier_file},

@@ -27,8 +27,8 @@ prometheus::Histogram& SecondsHistogram(prometheus::Registry& registry, const st
                                         const std::string& help) {
   // fn's latency buckets (1 ms .. 120 s), in seconds.
   return prometheus::BuildHistogram().Name(name).Help(help).Register(registry).Add(
-      {}, prometheus::Histogram::BucketBoundaries{0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 10, 60,
-                                                  120});
+      {},
+      prometheus::Histogram::BucketBoundaries{0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 10, 60, 120});
 }
 
 double Clamped(int64_t v) { return static_cast<double>(std::max<int64_t>(0, v)); }
@@ -91,6 +91,10 @@ RunnerMetrics::RunnerMetrics(prometheus::Registry& registry)
                       .Name("fnrunner_containers")
                       .Help("Function containers by state: starting, idle, paused, busy")
                       .Register(registry)),
+      freezer_(prometheus::BuildGauge()
+                   .Name("fnrunner_freezer")
+                   .Help("1 for the way idle containers are frozen: method cgroup or engine")
+                   .Register(registry)),
       calls_waiting_(Gauge(registry, "fnrunner_calls_waiting", "Calls waiting for a container")),
       calls_in_flight_(Gauge(registry, "fnrunner_calls_in_flight",
                              "Calls handed to the agent by Engage streams, not yet finished")),
@@ -149,6 +153,10 @@ void RunnerMetrics::StatusCall(absl::string_view cached, absl::string_view succe
 
 void RunnerMetrics::LogLinesDropped(int64_t lines) {
   log_lines_dropped_.Increment(static_cast<double>(lines));
+}
+
+void RunnerMetrics::SetFreezerMethod(absl::string_view method) {
+  freezer_.Add({{"method", std::string(method)}}).Set(1);
 }
 
 void RunnerMetrics::Refresh(const AgentSnapshot& s, const EngageTracker::Counters& streams) {

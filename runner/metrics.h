@@ -52,10 +52,12 @@ class RunnerMetrics {
   void ProtocolError(absl::string_view kind);
   // fn_status_call: one per Status/Status2 answer with a status image; labels are
   // "true"/"false"/"error" as in fn.
-  void StatusCall(absl::string_view cached, absl::string_view success,
-                  absl::string_view network);
+  void StatusCall(absl::string_view cached, absl::string_view success, absl::string_view network);
   // StreamLogs dropped `lines` because a collector was too slow.
   void LogLinesDropped(int64_t lines);
+  // How the driver freezes idle containers ("cgroup" or "engine"), decided at start-up:
+  // fnrunner_freezer{method="..."} 1.
+  void SetFreezerMethod(absl::string_view method);
 
   // Sets every capacity gauge from one consistent snapshot and the stream counters.
   void Refresh(const AgentSnapshot& snapshot, const EngageTracker::Counters& streams);
@@ -88,6 +90,7 @@ class RunnerMetrics {
   prometheus::Family<prometheus::Gauge>& memory_bytes_;
   prometheus::Family<prometheus::Gauge>& cpu_cores_;
   prometheus::Family<prometheus::Gauge>& containers_;
+  prometheus::Family<prometheus::Gauge>& freezer_;
   prometheus::Gauge& calls_waiting_;
   prometheus::Gauge& calls_in_flight_;
   prometheus::Gauge& streams_active_;

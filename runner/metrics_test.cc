@@ -53,6 +53,17 @@ TEST(MetricsTest, CountsCallsUnderFnNames) {
   EXPECT_TRUE(Has(text, "# TYPE fn_calls counter"));
 }
 
+TEST(MetricsTest, ShowsTheFreezerMethod) {
+  prometheus::Registry registry;
+  RunnerMetrics metrics(registry);
+
+  metrics.SetFreezerMethod("cgroup");
+
+  const std::string text = Scrape(registry);
+  EXPECT_TRUE(Has(text, "fnrunner_freezer{method=\"cgroup\"} 1")) << text;
+  EXPECT_EQ(text.find("method=\"engine\""), std::string::npos);
+}
+
 TEST(MetricsTest, RefreshSetsCapacityGaugesFromTheSnapshot) {
   prometheus::Registry registry;
   RunnerMetrics metrics(registry);

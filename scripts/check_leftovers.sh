@@ -21,8 +21,20 @@ if curl -sf --max-time 2 --unix-socket /var/run/docker.sock http://localhost/_pi
   } 2>/dev/null | sort -u)
   if ((${#ctrs[@]} > 0)); then
     found+=("containers: $(docker inspect -f '{{.Name}} ({{.Config.Image}}, {{.State.Status}})' "${ctrs[@]}" | tr '\n' ' ')")
-    # Unpause first: a paused container cannot be killed on every engine version.
+    # Unpause first: a paused container cannot be killed on every engine version. Containers
+    # frozen through their cgroup (FN_DOCKER_FREEZER) look running to the engine: thaw those
+    # through the cgroup (v1 freezer.state or v2 cgroup.freeze).
     docker unpause "${ctrs[@]}" >/dev/null 2>&1
+    for pid in $(docker inspect -f '{{.State.Pid}}' "${ctrs[@]}" 2>/dev/null); do
+      [[ $pid -gt 0 && -r /proc/$pid/cgroup ]] || continue
+      path=$(awk -F: '$2 ~ /(^|,)freezer(,|$)/ { print $3 }' "/proc/$pid/cgroup")
+      if [[ -n $path ]]; then
+        echo THAWED >"/sys/fs/cgroup/freezer$path/freezer.state" 2>/dev/null
+      else
+        path=$(awk -F: '$1 == "0" { print $3 }' "/proc/$pid/cgroup")
+        [[ -n $path ]] && echo 0 >"/sys/fs/cgroup$path/cgroup.freeze" 2>/dev/null
+      fi
+    done
     docker rm -f "${ctrs[@]}" >/dev/null 2>&1
   fi
 fi

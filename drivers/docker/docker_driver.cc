@@ -51,8 +51,16 @@ absl::StatusOr<std::unique_ptr<DockerDriver>> DockerDriver::Create(
   // CgroupVersion exists since API 1.40; "2" is the only value that changes what we send.
   driver->cgroup_v1_ =
       !(info.is_object() && info.contains("CgroupVersion") && info["CgroupVersion"] == "2");
+  RETURN_IF_ERROR(driver->freezer_.Probe());
   LOG(INFO) << "docker driver: engine API " << driver->api_version_at_start_ << ", cgroup v"
             << (driver->cgroup_v1_ ? 1 : 2) << ", instance " << driver->instance_id_;
+  if (driver->freezer_.fallback_reason().empty()) {
+    LOG(INFO) << "docker driver: idle containers freeze through the cgroup freezer under "
+              << driver->options_.cgroup_root;
+  } else {
+    LOG(INFO) << "docker driver: idle containers freeze through the engine's pause ("
+              << driver->freezer_.fallback_reason() << ")";
+  }
   return driver;
 }
 
@@ -70,6 +78,14 @@ DockerDriver::DockerDriver(Options options, std::unique_ptr<HttpTransport> trans
           ImageCleaner::Options{options_.image_clean_max_size_bytes,
                                 options_.image_clean_exempt_tags, options_.image_clean_only_label},
           options_.request_timeout),
+      freezer_(options_.freezer,
+               CgroupFreezer(CgroupFreezer::Options{options_.proc_root, options_.cgroup_root}),
+               ContainerFreezer::Engine{
+                   [this](const ContainerId& id, bool pause) { return PauseOrUnpause(id, pause); },
+                   [this](const ContainerId& id) -> absl::StatusOr<int64_t> {
+                     ASSIGN_OR_RETURN(ContainerState state, InspectState(id));
+                     return state.pid;
+                   }}),
       pump_(std::move(pump)) {}
 
 DockerDriver::~DockerDriver() = default;
@@ -196,9 +212,9 @@ absl::Status DockerDriver::PauseOrUnpause(const ContainerId& id, bool pause) {
   return status;
 }
 
-absl::Status DockerDriver::Pause(const ContainerId& id) { return PauseOrUnpause(id, true); }
+absl::Status DockerDriver::Pause(const ContainerId& id) { return freezer_.Freeze(id); }
 
-absl::Status DockerDriver::Unpause(const ContainerId& id) { return PauseOrUnpause(id, false); }
+absl::Status DockerDriver::Unpause(const ContainerId& id) { return freezer_.Thaw(id); }
 
 absl::StatusOr<ContainerStats> DockerDriver::Stats(const ContainerId& id) {
   // one-shot: no second sample a second later (we do not report CPU percentages).
@@ -211,6 +227,7 @@ absl::StatusOr<ContainerStats> DockerDriver::Stats(const ContainerId& id) {
 }
 
 absl::Status DockerDriver::Remove(const ContainerId& id) {
+  freezer_.ForgetForRemoval(id);
   absl::StatusOr<json> reply = engine_.SendJson(
       Request("DELETE", absl::StrCat("/containers/", PathPart(id.value), "?force=1&v=1")),
       absl::StrCat("removing container ", id.value));
@@ -278,7 +295,9 @@ absl::StatusOr<int> DockerDriver::RemoveOrphans() {
     if (instance != c.labels.end() && instance->second == instance_id_) continue;
     // Some engines cannot kill a frozen container; thaw it first. Failure is not fatal:
     // the remove below reports what matters.
-    if (c.state == "paused") Unpause(c.id).IgnoreError();
+    if (c.state == "paused") PauseOrUnpause(c.id, false).IgnoreError();
+    // A runner that died may have left it frozen through the cgroup: the engine says running.
+    if (c.state == "running") freezer_.ThawLeftover(c.id);
     absl::StatusOr<json> reply = engine_.SendJson(
         Request("DELETE", absl::StrCat("/containers/", PathPart(c.id.value), "?force=1&v=1")),
         absl::StrCat("removing orphan container ", c.name));

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "drivers/docker/container_freezer.h"
 #include "drivers/docker/docker_options.h"
 #include "drivers/docker/engine_client.h"
 #include "drivers/docker/engine_replies.h"
@@ -38,8 +39,9 @@ class DockerDriver final : public Driver {
   }
 
   // Connects to the engine at options.socket_path (API version, cgroup version), loads the
-  // registry credentials and starts the log thread. Unavailable if the engine does not
-  // answer, FailedPrecondition if it is too old, InvalidArgument for bad FN_DOCKER_AUTH.
+  // registry credentials, probes the cgroup freezer and starts the log thread. Unavailable if
+  // the engine does not answer, FailedPrecondition if it is too old or FN_DOCKER_FREEZER=cgroup
+  // cannot work here, InvalidArgument for bad FN_DOCKER_AUTH.
   static absl::StatusOr<std::unique_ptr<DockerDriver>> Create(Options options);
   // The same over a given transport (tests script the engine). AttachLogs still dials
   // options.socket_path.
@@ -52,11 +54,14 @@ class DockerDriver final : public Driver {
   absl::Status AttachLogs(const ContainerId& id, LogSink& sink) override;
   absl::Status Start(const ContainerId& id) override;
   absl::StatusOr<ExitInfo> Wait(const ContainerId& id, absl::Duration timeout) override;
+  // Through the cgroup freezer or the engine's pause (freezer_method()); a container frozen
+  // through the cgroup still shows "running" in the engine until it is thawed.
   absl::Status Pause(const ContainerId& id) override;
   absl::Status Unpause(const ContainerId& id) override;
   absl::StatusOr<ContainerStats> Stats(const ContainerId& id) override;
-  // Also returns the container's network and stops its log stream (OnClosed() delivered,
-  // no sink call after return) even when the engine call fails.
+  // Thaws a container frozen through the cgroup first. Also returns the container's network
+  // and stops its log stream (OnClosed() delivered, no sink call after return) even when the
+  // engine call fails.
   absl::Status Remove(const ContainerId& id) override ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<ImageInfo> InspectImage(absl::string_view image) override;
   // Credentials: auth.registry_token if set, else the static ones for the image's registry.
@@ -64,8 +69,9 @@ class DockerDriver final : public Driver {
   absl::Status PullImage(absl::string_view image, const RegistryAuth& auth) override;
   absl::StatusOr<std::vector<ContainerSummary>> ListContainers(
       const std::map<std::string, std::string>& labels) override;
-  // 0 without a classifier tag. Paused orphans are unpaused first. A container that cannot
-  // be removed is logged and skipped; Unavailable only if the engine cannot list.
+  // 0 without a classifier tag. Orphans paused or frozen through the cgroup are thawed first.
+  // A container that cannot be removed is logged and skipped; Unavailable only if the engine
+  // cannot list.
   absl::StatusOr<int> RemoveOrphans() override;
 
   // One pass of the image cleaner (options.image_clean_max_size_bytes > 0): removes least
@@ -81,6 +87,8 @@ class DockerDriver final : public Driver {
 
   const std::string& instance_id() const { return instance_id_; }
   const std::string& api_version_at_start() const { return api_version_at_start_; }
+  // "cgroup" or "engine": how Pause and Unpause freeze (decided at Create()).
+  const char* freezer_method() const { return freezer_.method(); }
   // Bytes of container output held in partial lines, over all containers.
   size_t BufferedLogBytes() const { return pump_->BufferedBytes(); }
   size_t LogStreamCount() { return pump_->StreamCount(); }
@@ -101,6 +109,7 @@ class DockerDriver final : public Driver {
   const RegistryCredentials credentials_;
   NetworkPicker networks_;
   ImageCleaner cleaner_;
+  ContainerFreezer freezer_;
   bool cgroup_v1_ = true;             // set in Create(), before the driver is shared
   std::string api_version_at_start_;  // likewise
   absl::Mutex mu_;

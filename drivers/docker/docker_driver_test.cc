@@ -28,6 +28,9 @@ class DockerDriverTest : public ::testing::Test {
     engine_ = transport.get();
     options.socket_path = "/nonexistent/fn-runner-test.sock";
     options.instance_id = "me";
+    // The scripted engine has no containers whose cgroups could be frozen: the engine's
+    // pause is the path under test here (ContainerFreezer has its own tests).
+    options.freezer = DockerDriver::Options::FreezerMode::kEngine;
     absl::StatusOr<std::unique_ptr<DockerDriver>> driver =
         DockerDriver::Create(std::move(options), std::move(transport));
     ASSERT_THAT(driver, IsOk());

@@ -125,6 +125,17 @@ absl::StatusOr<DockerDriverOptions> DockerDriverOptionsFromEnv(const EnvLookup& 
   } else if (std::optional<std::string> home = Get(lookup, "HOME"); home && !home->empty()) {
     o.docker_config_path = absl::StrCat(*home, "/.docker/config.json");
   }
+  if (std::optional<std::string> v = Get(lookup, "FN_DOCKER_FREEZER"); v && !v->empty()) {
+    if (*v == "auto") {
+      o.freezer = DockerDriverOptions::FreezerMode::kAuto;
+    } else if (*v == "cgroup") {
+      o.freezer = DockerDriverOptions::FreezerMode::kCgroup;
+    } else if (*v == "engine") {
+      o.freezer = DockerDriverOptions::FreezerMode::kEngine;
+    } else {
+      return Invalid("FN_DOCKER_FREEZER", *v, "auto, cgroup or engine");
+    }
+  }
   RETURN_IF_ERROR(ReadMsecs(lookup, "FN_DOCKER_API_TIMEOUT_MSECS", &o.request_timeout));
   RETURN_IF_ERROR(ReadMsecs(lookup, "FN_HOT_PULL_TIMEOUT_MSECS", &o.pull_timeout));
   RETURN_IF_ERROR(ReadInt(lookup, "FN_IMAGE_CLEAN_MAX_SIZE", &o.image_clean_max_size_bytes));
@@ -138,6 +149,9 @@ const std::vector<EnvSettingHelp>& DockerDriverEnvHelp() {
   static const std::vector<EnvSettingHelp> kHelp = {
       {"DOCKER_HOST", "unix:///var/run/docker.sock", "the engine's socket (unix:// only)"},
       {"FN_DOCKER_API_TIMEOUT_MSECS", "30000", "deadline of each engine request but pulls"},
+      {"FN_DOCKER_FREEZER", "auto",
+       "how idle containers freeze: cgroup (write the cgroup freezer; needs /proc and "
+       "/sys/fs/cgroup of the host), engine (Docker's pause) or auto (cgroup where usable)"},
       {"FN_CONTAINER_LABEL_TAG", "fn-runner-<grpc port>",
        "fn-agent-classifier label of this runner's containers; a restarted runner removes "
        "leftovers carrying it"},

@@ -53,6 +53,15 @@ struct DockerDriverOptions {
   absl::Duration pause_timeout = absl::Seconds(5);     // pause and unpause (fn's intended 5 s)
   absl::Duration pull_timeout = absl::Minutes(10);     // FN_HOT_PULL_TIMEOUT_MSECS
 
+  // How idle containers are frozen (FN_DOCKER_FREEZER): kAuto writes the cgroup freezer when
+  // the start-up probe finds it writable and uses the engine's pause otherwise; kCgroup
+  // requires the cgroup (start-up fails without it); kEngine always uses the engine's pause.
+  enum class FreezerMode { kAuto, kCgroup, kEngine };
+  FreezerMode freezer = FreezerMode::kAuto;
+  // Where the cgroup freezer looks: not fn variables, for tests (and unusual mounts).
+  std::string cgroup_root = "/sys/fs/cgroup";
+  std::string proc_root = "/proc";
+
   // Logs: lines longer than this arrive in pieces.
   size_t max_log_line_bytes = 16 * 1024;
 

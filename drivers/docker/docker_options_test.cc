@@ -35,6 +35,23 @@ TEST(DockerDriverOptionsTest, DefaultsMatchFn) {
   EXPECT_EQ(o->pull_timeout, absl::Minutes(10));
 }
 
+// fn-runner --help lists what operators may set: every variable read must be in the help.
+TEST(DockerDriverOptionsTest, HelpListsEveryVariableRead) {
+  std::vector<std::string> read;
+  DockerDriverOptionsFromEnv([&read](absl::string_view name) -> std::optional<std::string> {
+    read.emplace_back(name);
+    return std::nullopt;
+  }).IgnoreError();  // Only the names asked for matter here.
+  std::vector<std::string> listed;
+  for (const EnvSettingHelp& h : DockerDriverEnvHelp()) listed.emplace_back(h.env);
+
+  for (const std::string& name : read) {
+    if (name == "HOME" || name == "FN_HOT_PULL_TIMEOUT_MSECS") continue;  // see the header
+    EXPECT_THAT(listed, ::testing::Contains(name)) << name << " is read but not in the help";
+  }
+  EXPECT_GE(read.size(), listed.size());
+}
+
 TEST(DockerDriverOptionsTest, ReadsEveryVariable) {
   absl::StatusOr<DockerDriverOptions> o = DockerDriverOptionsFromEnv(Env({
       {"DOCKER_HOST", "unix:///run/other.sock"},

@@ -140,6 +140,9 @@ absl::StatusOr<ContainerState> ParseContainerState(const json& reply) {
   out.status = String(*state, "Status");
   out.paused = Bool(*state, "Paused");
   out.oom_killed = Bool(*state, "OOMKilled");
+  if (const json* pid = Field(*state, "Pid"); pid != nullptr && pid->is_number_integer()) {
+    out.pid = pid->get<int64_t>();
+  }
   return out;
 }
 

@@ -23,11 +23,12 @@ absl::StatusOr<std::vector<ContainerSummary>> ParseContainerList(const nlohmann:
 absl::StatusOr<ContainerStats> ParseStats(const nlohmann::json& reply);
 // POST /containers/{id}/wait: the exit code (oom_killed is filled from an inspect).
 absl::StatusOr<ExitInfo> ParseWait(const nlohmann::json& reply);
-// GET /containers/{id}/json: State.Paused / State.OOMKilled.
+// GET /containers/{id}/json: State.Status, Paused, OOMKilled and Pid.
 struct ContainerState {
   std::string status;  // "created", "running", "paused", "exited", ...
   bool paused = false;
   bool oom_killed = false;
+  int64_t pid = 0;  // the container's init process as the host sees it; 0 when not running
 };
 absl::StatusOr<ContainerState> ParseContainerState(const nlohmann::json& reply);
 

@@ -7,8 +7,10 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "agent/call.h"
 #include "agent/fdk_function_io.h"
@@ -17,6 +19,7 @@
 #include "agent/recording_call_events.h"
 #include "agent/resource_tracker.h"
 #include "base/clock.h"
+#include "drivers/docker/cgroup_freezer.h"
 #include "drivers/docker/docker_driver.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -103,12 +106,23 @@ class HotAgentDockerTest : public ::testing::Test {
   }
 
   // Waits (bounded) until the engine reports container `id` as paused.
+  // Frozen whichever way the driver froze it: the engine's pause (docker shows Paused) or the
+  // cgroup freezer (docker shows it running; its cgroup says frozen).
   static absl::Status AwaitPaused(const std::string& id) {
     return PollUntil(
         [&] {
-          absl::StatusOr<std::string> paused =
-              RunDocker({"inspect", "-f", "{{.State.Paused}}", id});
-          return paused.ok() && absl::StripAsciiWhitespace(*paused) == "true";
+          absl::StatusOr<std::string> state =
+              RunDocker({"inspect", "-f", "{{.State.Paused}} {{.State.Pid}}", id});
+          if (!state.ok()) return false;
+          std::pair<std::string, std::string> fields =
+              absl::StrSplit(absl::StripAsciiWhitespace(*state), ' ');
+          if (fields.first == "true") return true;
+          int64_t pid = 0;
+          if (!absl::SimpleAtoi(fields.second, &pid)) return false;
+          absl::StatusOr<FreezerFile> file = CgroupFreezer().Locate(pid);
+          if (!file.ok()) return false;
+          absl::StatusOr<bool> frozen = CgroupFreezer::IsFrozen(*file);
+          return frozen.ok() && *frozen;
         },
         absl::Seconds(10), "container paused");
   }

@@ -11,17 +11,22 @@ namespace {
 
 class DockerDriverLifecycleTest : public DockerDriverIntegrationTest {};
 
-TEST_F(DockerDriverLifecycleTest, PauseAndUnpauseFlipStatePausedIdempotently) {
+// The engine's pause (FN_DOCKER_FREEZER=engine; the cgroup path: docker_driver_freezer_test).
+TEST_F(DockerDriverLifecycleTest, EnginePauseAndUnpauseFlipStatePausedIdempotently) {
+  DockerDriver::Options options = TestOptions();
+  options.freezer = DockerDriver::Options::FreezerMode::kEngine;
+  absl::StatusOr<std::unique_ptr<DockerDriver>> driver = NewDriver(options);
+  ASSERT_THAT(driver, IsOk());
   const TempDir& iofs = NewIofsDir();
   absl::StatusOr<ContainerId> id = Launch(FdkSpec(iofs), NewSink(), iofs);
   ASSERT_THAT(id, IsOk());
 
-  ASSERT_THAT(driver_->Pause(*id), IsOk());
+  ASSERT_THAT((*driver)->Pause(*id), IsOk());
   EXPECT_EQ(Inspect(id->value)["State"]["Paused"], true);
-  EXPECT_THAT(driver_->Pause(*id), IsOk());
-  ASSERT_THAT(driver_->Unpause(*id), IsOk());
+  EXPECT_THAT((*driver)->Pause(*id), IsOk());
+  ASSERT_THAT((*driver)->Unpause(*id), IsOk());
   EXPECT_EQ(Inspect(id->value)["State"]["Paused"], false);
-  EXPECT_THAT(driver_->Unpause(*id), IsOk());
+  EXPECT_THAT((*driver)->Unpause(*id), IsOk());
   // Still serving after the thaw.
   absl::StatusOr<UdsHttpClient> client = UdsHttpClient::Connect(iofs.Join("lsnr.sock"));
   ASSERT_THAT(client, IsOk());

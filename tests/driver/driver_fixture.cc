@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/status_macros.h"
+#include "drivers/docker/cgroup_freezer.h"
 #include "tests/testing/docker_cli.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/uds_http.h"
@@ -24,6 +25,14 @@ void DockerDriverIntegrationTest::SetUp() {
   driver_ = *std::move(driver);
 }
 
+void ThawCgroupFrozen(const std::string& id) {
+  absl::StatusOr<std::string> pid = RunDocker({"inspect", "--format", "{{.State.Pid}}", id});
+  int64_t init_pid = 0;
+  if (!pid.ok() || !absl::SimpleAtoi(absl::StripAsciiWhitespace(*pid), &init_pid)) return;
+  absl::StatusOr<FreezerFile> file = CgroupFreezer().Locate(init_pid);
+  if (file.ok()) CgroupFreezer::Thaw(*file).IgnoreError();  // not running or gone: fine
+}
+
 void DockerDriverIntegrationTest::TearDown() {
   // Through the CLI, not the driver under test: cleanup must work even if the driver is
   // broken. Unpause first: a frozen container cannot be killed on every engine version.
@@ -37,6 +46,7 @@ void DockerDriverIntegrationTest::TearDown() {
   }
   for (const std::string& id : all) {
     ExecDocker({"unpause", id}).IgnoreError();  // most are not paused; that is fine
+    ThawCgroupFrozen(id);
     absl::StatusOr<DockerOutput> rm = ExecDocker({"rm", "-f", id});
     EXPECT_TRUE(rm.ok() && (rm->exit_code == 0 || absl::StrContains(rm->err, "No such")))
         << "could not remove container " << id;

@@ -53,6 +53,10 @@ class DockerDriverIntegrationTest : public ::testing::Test {
   int names_ = 0;  // container names are <tag>-<n>
 };
 
+// Thaws a container frozen through its cgroup (the engine shows it running, so `docker
+// unpause` cannot), if it is. Best effort, for cleanup.
+void ThawCgroupFrozen(const std::string& id);
+
 // Resident set size of this process, from /proc/self/status (0 if unreadable).
 int64_t ProcessRssBytes();
 
