@@ -28,6 +28,8 @@ Generates a seeded load and reports calls/s, latency, NACKs, errors and cold sta
   --placer A[,B...]           placers to compare, one run each (default naive,ch,capacity);
                               with several, each run uses its own function ids
   --concurrency N             closed loop: N calls in flight (default 8)
+  --think S                   closed loop: each caller waits S seconds after every answer
+                              (default 0; e.g. 0.3 makes each call find a frozen container)
   --rate R                    open loop instead: Poisson arrivals, R calls/s
   --max-inflight N            open loop worker threads (default 256)
   --duration S                seconds of load (default 10); --warmup S not recorded (default 0)
@@ -70,6 +72,7 @@ absl::StatusOr<BenchSetup> ParseBenchFlags(const CliArgs& args) {
   ASSIGN_OR_RETURN(s.placer_timeout, args.GetSeconds("placer-timeout", absl::Seconds(30)));
   ASSIGN_OR_RETURN(int64_t concurrency, args.GetInt("concurrency", 8, 1));
   ASSIGN_OR_RETURN(s.load.rate, args.GetDouble("rate", 0));
+  ASSIGN_OR_RETURN(s.load.think, args.GetSeconds("think", absl::ZeroDuration()));
   ASSIGN_OR_RETURN(int64_t inflight, args.GetInt("max-inflight", 256, 1));
   ASSIGN_OR_RETURN(s.load.duration, args.GetSeconds("duration", absl::Seconds(10)));
   ASSIGN_OR_RETURN(s.load.warmup, args.GetSeconds("warmup", absl::ZeroDuration()));
@@ -197,7 +200,8 @@ int RunBenchCommand(const std::vector<std::string>& argv, std::ostream& out, std
   absl::flat_hash_set<std::string> value_flags = CommonValueFlags();
   value_flags.insert({"concurrency", "rate", "max-inflight", "duration", "warmup", "functions",
                       "zipf", "burst", "body-bytes", "image", "memory", "timeout",
-                      "idle-timeout", "header", "app-id", "fn-prefix", "pause", "direct-socket"});
+                      "idle-timeout", "header", "app-id", "fn-prefix", "pause", "direct-socket",
+                      "think"});
   absl::StatusOr<CliArgs> args = CliArgs::Parse(argv, value_flags, CommonBoolFlags());
   if (args.ok() && args->Has("help")) {
     out << kUsage << CommonFlagsHelp();

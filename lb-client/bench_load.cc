@@ -129,6 +129,7 @@ LoadResult RunLoad(const LoadOptions& options, const ZipfSampler& zipf,
         std::mt19937_64 gen(options.seed * 1000003 + static_cast<uint64_t>(w));
         for (absl::Time now = absl::Now(); now < end; now = absl::Now()) {
           RunOne(call, zipf.Sample(gen), false, now, recorder);
+          if (options.think > absl::ZeroDuration()) absl::SleepFor(options.think);
         }
       });
     }

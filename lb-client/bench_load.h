@@ -16,6 +16,10 @@ namespace fnrunner {
 
 struct LoadOptions {
   int concurrency = 8;     // closed loop: workers, each issuing calls back to back
+  // Closed loop: how long each worker waits after an answer before its next call (sparse
+  // traffic: every call after a think longer than the runner's freeze delay finds its
+  // container frozen).
+  absl::Duration think = absl::ZeroDuration();
   double rate = 0;         // > 0: open loop, arrivals per second instead
   int max_inflight = 256;  // open loop: worker threads (arrivals queue when all are busy)
   absl::Duration duration = absl::Seconds(10);  // no call starts after this

@@ -321,5 +321,22 @@ TEST_F(CommandTest, BenchReportsOneJsonLinePerPlacer) {
   }
 }
 
+TEST_F(CommandTest, BenchThinkTimeSpacesEachCallersCalls) {
+  std::ostringstream out, err;
+
+  // One caller, 1 s of load, 0.2 s of think after each answer: at most 5 calls (the fake
+  // runner answers at once); without --think it makes hundreds.
+  const int code = RunBenchCommand({"--runners", Runners(), "--placer", "naive", "--duration",
+                                    "1", "--concurrency", "1", "--functions", "1", "--think",
+                                    "0.2", "--json"},
+                                   out, err);
+
+  ASSERT_EQ(code, 0) << err.str();
+  const nlohmann::json run = nlohmann::json::parse(out.str());
+  EXPECT_GE(run["calls"].get<int>(), 3);
+  EXPECT_LE(run["calls"].get<int>(), 5);
+  EXPECT_EQ(run["ok"], run["calls"]);
+}
+
 }  // namespace
 }  // namespace fnrunner
