@@ -1,8 +1,13 @@
 #include "drivers/docker/curl_transport.h"
 
 #include <curl/curl.h>
+#include <sys/stat.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <algorithm>
+#include <memory>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -46,6 +51,18 @@ size_t OnWrite(char* data, size_t size, size_t count, void* user) {
     return 0;
   }
   state->body.append(data, n);
+  return n;
+}
+
+struct FileCloser {
+  void operator()(FILE* file) const { fclose(file); }
+};
+
+size_t OnRead(char* buffer, size_t size, size_t count, void* user) {
+  // fread's short count at end of file is what curl expects; a read error aborts the upload.
+  FILE* file = static_cast<FILE*>(user);
+  const size_t n = fread(buffer, 1, size * count, file);
+  if (n == 0 && ferror(file)) return CURL_READFUNC_ABORT;
   return n;
 }
 
@@ -114,7 +131,19 @@ absl::StatusOr<EngineResponse> CurlTransport::Send(const EngineRequest& request)
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &OnWrite);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &state);
-  if (request.method == "POST" || request.method == "PUT") {
+  std::unique_ptr<FILE, FileCloser> body_file;
+  if (!request.body_file.empty()) {
+    body_file.reset(fopen(request.body_file.c_str(), "rb"));
+    struct stat info;
+    if (body_file == nullptr || fstat(fileno(body_file.get()), &info) != 0) {
+      return absl::NotFoundError(
+          absl::StrCat("cannot read ", request.body_file, ": ", std::strerror(errno)));
+    }
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, &OnRead);
+    curl_easy_setopt(curl, CURLOPT_READDATA, body_file.get());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(info.st_size));
+  } else if (request.method == "POST" || request.method == "PUT") {
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,

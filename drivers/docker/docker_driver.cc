@@ -52,6 +52,10 @@ absl::StatusOr<std::unique_ptr<DockerDriver>> DockerDriver::Create(
   driver->cgroup_v1_ =
       !(info.is_object() && info.contains("CgroupVersion") && info["CgroupVersion"] == "2");
   RETURN_IF_ERROR(driver->freezer_.Probe());
+  if (!driver->options_.load_file.empty()) {
+    RETURN_IF_ERROR(driver->LoadImages(driver->options_.load_file));
+    LOG(INFO) << "docker driver: loaded the images of " << driver->options_.load_file;
+  }
   LOG(INFO) << "docker driver: engine API " << driver->api_version_at_start_ << ", cgroup v"
             << (driver->cgroup_v1_ ? 1 : 2) << ", instance " << driver->instance_id_;
   if (driver->freezer_.fallback_reason().empty()) {
@@ -309,6 +313,29 @@ absl::StatusOr<int> DockerDriver::RemoveOrphans() {
   }
   if (removed > 0) LOG(INFO) << "removed " << removed << " orphaned containers";
   return removed;
+}
+
+absl::Status DockerDriver::LoadImages(const std::string& tarball) {
+  EngineRequest request = Request("POST", "/images/load?quiet=1");
+  request.headers.push_back("Content-Type: application/x-tar");
+  request.body_file = tarball;
+  request.timeout = absl::InfiniteDuration();  // as fn: a large tarball takes what it takes
+  // The reply is a progress stream like a pull's; an error can come in it with status 200.
+  PullProgressScanner scanner;
+  std::string head;  // the start of the reply, for a non-200 answer's message
+  request.on_body = [&](absl::string_view bytes) {
+    scanner.Feed(bytes);
+    if (head.size() < 4096) absl::StrAppend(&head, bytes.substr(0, 4096 - head.size()));
+    return true;
+  };
+  const std::string what = absl::StrCat("loading images from ", tarball);
+  ASSIGN_OR_RETURN(EngineResponse reply, engine_.Send(std::move(request)));
+  scanner.Finish();
+  RETURN_IF_ERROR(StatusFromEngineReply(reply.status, head, what));
+  if (!scanner.error().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": ", scanner.error()));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<ImageInfo>> DockerDriver::ListImages() {

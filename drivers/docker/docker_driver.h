@@ -79,6 +79,12 @@ class DockerDriver final : public Driver {
   // how many were removed (0 when disabled). For the runner's periodic Tick().
   absl::StatusOr<int> CleanImages() { return cleaner_.Tick(); }
 
+  // Loads the images of a tarball (`docker save` output) through POST /images/load, streamed
+  // from disk, with no deadline. NotFound if the file cannot be read; the engine's error
+  // otherwise (InvalidArgument for a tarball it rejects). Create() calls it for
+  // FN_DOCKER_LOAD_FILE.
+  absl::Status LoadImages(const std::string& tarball);
+
   // Lists images (GET /images/json).
   absl::StatusOr<std::vector<ImageInfo>> ListImages();
   // Deletes an image by id or name without force. NotFound if it is gone; FailedPrecondition

@@ -136,6 +136,7 @@ absl::StatusOr<DockerDriverOptions> DockerDriverOptionsFromEnv(const EnvLookup& 
       return Invalid("FN_DOCKER_FREEZER", *v, "auto, cgroup or engine");
     }
   }
+  if (std::optional<std::string> v = Get(lookup, "FN_DOCKER_LOAD_FILE")) o.load_file = *v;
   RETURN_IF_ERROR(ReadMsecs(lookup, "FN_DOCKER_API_TIMEOUT_MSECS", &o.request_timeout));
   RETURN_IF_ERROR(ReadMsecs(lookup, "FN_HOT_PULL_TIMEOUT_MSECS", &o.pull_timeout));
   RETURN_IF_ERROR(ReadInt(lookup, "FN_IMAGE_CLEAN_MAX_SIZE", &o.image_clean_max_size_bytes));
@@ -169,6 +170,8 @@ const std::vector<EnvSettingHelp>& DockerDriverEnvHelp() {
        "run functions as the image's user, not as 1000:1000 with no capabilities"},
       {"FN_DOCKER_AUTH", "\"\"", "registry credentials as JSON ({\"auths\": ...})"},
       {"DOCKER_CONFIG", "~/.docker", "directory of the Docker config.json with credentials"},
+      {"FN_DOCKER_LOAD_FILE", "\"\"",
+       "image tarball (docker save) loaded at start-up; start-up fails if it cannot be"},
       {"FN_IMAGE_CLEAN_MAX_SIZE", "0", "remove unused images above this many bytes (0 = off)"},
       {"FN_IMAGE_CLEAN_EXEMPT_TAGS", "\"\"", "repo:tag never cleaned, whitespace-separated"},
   };

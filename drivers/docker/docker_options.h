@@ -62,6 +62,10 @@ struct DockerDriverOptions {
   std::string cgroup_root = "/sys/fs/cgroup";
   std::string proc_root = "/proc";
 
+  // FN_DOCKER_LOAD_FILE: an image tarball (`docker save` output) loaded at start-up, for
+  // machines without a registry; start-up fails if it cannot be loaded. "" = none.
+  std::string load_file;
+
   // Logs: lines longer than this arrive in pieces.
   size_t max_log_line_bytes = 16 * 1024;
 

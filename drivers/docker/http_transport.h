@@ -17,6 +17,9 @@ struct EngineRequest {
   std::string path;
   std::vector<std::string> headers;  // "Name: value"
   std::string body;                  // sent as is; POST/PUT send it even when empty
+  // When set, the body is this file's content, streamed from disk instead of `body` (image
+  // tarballs). NotFound if the file cannot be opened.
+  std::string body_file;
   // Bound on the whole exchange, connect included. absl::InfiniteDuration() means none.
   absl::Duration timeout = absl::Seconds(10);
   // When set, receives the response body in pieces as it arrives instead of
