@@ -118,10 +118,38 @@ void HotAgent::EnqueueLocked(std::shared_ptr<CallState> call) {
   MaybeLaunchLocked(*slot);
 }
 
-// fn's launch policy: start a container while waiting calls outnumber containers already
-// starting (idle ones would have been taken). Busy containers are assumed to stay busy.
+// fn's launch policy starts a container while waiting calls outnumber containers already
+// starting (idle ones would have been taken), as if busy containers stayed busy. For short
+// calls that is far too many: at concurrency 8 over 8 functions a runner held 28-47
+// containers for 8 calls in flight, each a cold start competing with the calls for CPU. The
+// estimate policy counts what the busy containers will serve meanwhile: each finishes a call
+// per call_estimate, so within one launch_estimate_ they serve busy * (launch / call) waiters.
+size_t HotAgent::ContainersWantedLocked(SlotQueue& slot) {
+  const size_t waiters = slot.waiters.size();
+  slot.launch_deferred = false;
+  if (options_.launch_policy != HotAgentOptions::LaunchPolicy::kEstimate || slot.busy == 0 ||
+      waiters == 0 || slot.call_estimate <= absl::ZeroDuration() ||
+      launch_estimate_ <= absl::ZeroDuration()) {
+    return waiters;
+  }
+  absl::Duration unused;
+  const int64_t per_container = absl::IDivDuration(launch_estimate_, slot.call_estimate, &unused);
+  const size_t servable = static_cast<size_t>(
+      std::min<int64_t>(per_container, 1 << 20) * static_cast<int64_t>(slot.busy));
+  // A call that already waited a launch's time is not being served as expected (a slow
+  // call, a stuck function): it gets a container of its own.
+  const absl::Time now = clock_.Now();
+  size_t overdue = 0;
+  for (const std::shared_ptr<CallState>& waiter : slot.waiters) {
+    if (now - waiter->created_at() >= launch_estimate_) ++overdue;
+  }
+  const size_t wanted = std::max(overdue, waiters > servable ? waiters - servable : 0);
+  slot.launch_deferred = wanted < waiters;
+  return wanted;
+}
+
 void HotAgent::MaybeLaunchLocked(SlotQueue& slot) {
-  while (!draining_ && slot.waiters.size() > static_cast<size_t>(slot.starting)) {
+  while (!draining_ && ContainersWantedLocked(slot) > static_cast<size_t>(slot.starting)) {
     // Every waiter of a slot shares what is baked into a container (that is what the slot key
     // hashes), so the oldest waiter serves as the template; fn kept the first call ever.
     const Call& call = slot.waiters.front()->call();
@@ -282,6 +310,9 @@ void HotAgent::CancelCall(const std::shared_ptr<CallState>& call) {
 void HotAgent::Tick() {
   const absl::Time now = clock_.Now();
   absl::MutexLock lock(&mu_);
+  for (auto& [key, slot] : slots_) {
+    if (slot->launch_deferred) MaybeLaunchLocked(*slot);
+  }
   for (auto& [name, c] : containers_) {
     switch (c->state) {
       case HotContainer::State::kIdle:

@@ -29,14 +29,26 @@ struct HotAgentOptions {
   bool non_blocking = false;
   // How often the scheduler thread runs Tick(). Zero: no thread; the owner calls Tick().
   absl::Duration tick_interval = absl::Milliseconds(10);
+  // When a waiting call starts a new container (FN_LAUNCH_POLICY).
+  enum class LaunchPolicy {
+    // fn's: whenever waiting calls outnumber containers already starting.
+    kFn,
+    // Only for the waiting calls that the slot's busy containers are not expected to serve
+    // before a new container would be ready (from running averages of the slot's call
+    // durations and of launch durations); a call that has waited as long as a launch takes
+    // starts one anyway. Without averages yet, as kFn.
+    kEstimate,
+  };
+  LaunchPolicy launch_policy = LaunchPolicy::kEstimate;
   // Labels put on every container (besides the driver's own), e.g. for test cleanup.
   std::map<std::string, std::string> container_labels;
 };
 
 // fn's hot-slot agent. Calls with the same slot key share warm containers: an idle one is
 // reused (the most recently idle first), a new one is launched only when waiting calls
-// outnumber containers already starting and memory/CPU allow it (evicting idle containers of
-// other functions if that covers the whole shortfall). Idle containers are paused after
+// outnumber containers already starting (and, by default, those the slot's busy containers
+// will serve before a launch could finish: options.launch_policy) and memory/CPU allow it
+// (evicting idle containers of other functions if that covers the whole shortfall). Idle containers are paused after
 // `freeze_idle` and removed after the call's idle_timeout.
 //
 // Design: one mutex guards all scheduling state; every blocking step (Docker, waiting for a
@@ -70,6 +82,8 @@ class HotAgent final : public Agent {
   // Scheduling (hot_agent.cc), all under mu_.
   void EnqueueLocked(std::shared_ptr<CallState> call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeLaunchLocked(SlotQueue& slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // How many containers the slot's waiting calls need in all (starting ones included).
+  size_t ContainersWantedLocked(SlotQueue& slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecheckAllLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool EvictForLocked(const SlotQueue& slot, const Resources& shortfall)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -107,6 +121,8 @@ class HotAgent final : public Agent {
   absl::flat_hash_map<std::string, std::unique_ptr<HotContainer>> containers_ ABSL_GUARDED_BY(mu_);
   int64_t running_calls_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t waiting_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  // Running average of how long a successful launch takes (pull wait, create, start, socket).
+  absl::Duration launch_estimate_ ABSL_GUARDED_BY(mu_);
   // Reservations of containers being removed: room that will be free soon.
   Resources releasing_ ABSL_GUARDED_BY(mu_);
   int64_t evictions_ ABSL_GUARDED_BY(mu_) = 0;

@@ -57,6 +57,12 @@ FnError EngineError(absl::string_view what, const absl::Status& status) {
   return fn_errors::Internal(absl::StrCat(what, ": ", status.message()));
 }
 
+// A running average that follows change within a few samples; the first sample starts it.
+absl::Duration Averaged(absl::Duration average, absl::Duration sample) {
+  if (average <= absl::ZeroDuration()) return sample;
+  return average * 0.75 + sample * 0.25;
+}
+
 }  // namespace
 
 void HotAgent::LaunchTask(HotContainer* c, Call call) {
@@ -139,6 +145,8 @@ void HotAgent::LaunchTask(HotContainer* c, Call call) {
   }
   c->fresh = timings;
   c->ever_ready = true;
+  // Pulls happen once per image; what a scale-up waits for is the create and the start.
+  launch_estimate_ = Averaged(launch_estimate_, timings.container_create + timings.init_start);
   OfferLocked(*c);
 }
 
@@ -232,6 +240,7 @@ void HotAgent::ExecTask(HotContainer* c, std::shared_ptr<CallState> call) {
     SlotQueue& slot = *slots_.at(c->slot_key);
     --slot.busy;
     --running_calls_;
+    if (!outcome.aborted) slot.call_estimate = Averaged(slot.call_estimate, completed - started);
     c->call_deadline = absl::InfiniteFuture();
     if (reusable) {
       OfferLocked(*c);

@@ -47,12 +47,15 @@ using RecordingEvents = RecordingCallEvents;
 
 class HotAgentTest : public ::testing::Test {
  protected:
-  explicit HotAgentTest(uint64_t memory_mb = 1024, bool non_blocking = false)
+  explicit HotAgentTest(
+      uint64_t memory_mb = 1024, bool non_blocking = false,
+      HotAgentOptions::LaunchPolicy policy = HotAgentOptions::LaunchPolicy::kEstimate)
       : resources_(Resources{memory_mb * kMiB, 4000}) {
     driver_.AddImage(kImage);
     HotAgentOptions options;
     options.tick_interval = absl::ZeroDuration();  // Tests drive Tick().
     options.non_blocking = non_blocking;
+    options.launch_policy = policy;
     agent_ = std::make_unique<HotAgent>(options, driver_, io_, resources_, logs_, clock_);
   }
 
@@ -83,6 +86,37 @@ class HotAgentTest : public ::testing::Test {
   }
 
   Resources Reserved() { return resources_.Snapshot().used; }
+
+  // Containers the agent holds in any state but removal; a launch counts the moment it is
+  // decided (driver calls happen later, on task threads).
+  int Containers() {
+    int n = 0;
+    for (const AgentSnapshot::Slot& slot : agent_->Snapshot().slots) {
+      n += slot.idle + slot.paused + slot.busy + slot.starting;
+    }
+    return n;
+  }
+
+  // Teaches the agent that a launch of "f" takes `launch` and a call `call`, then leaves its
+  // one container busy with a call that hangs. Returns that call's events.
+  RecordingEvents& OneBusyContainerAfterLearning(absl::Duration launch, absl::Duration call) {
+    absl::Notification started;
+    driver_.Stall(FakeDriver::Method::kStart, &started);
+    io_.set_behavior(FakeFunctionIoFactory::Behavior::kBlock);
+    RecordingEvents& first = Submit(MakeCall("f"));
+    EXPECT_TRUE(driver_.AwaitStalled(FakeDriver::Method::kStart, 1, absl::Seconds(10)));
+    clock_.Advance(launch);
+    driver_.Stall(FakeDriver::Method::kStart, nullptr);
+    started.Notify();
+    io_.AwaitExchangesStarted(1);
+    clock_.Advance(call);
+    io_.set_behavior(FakeFunctionIoFactory::Behavior::kHang);  // for the next exchanges
+    io_.Release(io_.exchanges()[0]);
+    EXPECT_TRUE(first.Wait().success);
+    RecordingEvents& busy = Submit(MakeCall("f"));
+    io_.AwaitExchangesStarted(2);
+    return busy;
+  }
 
   // For a call with a 2 s timeout: not over after 1 s, then fn's 504, its container removed
   // and everything released.
@@ -476,6 +510,51 @@ TEST_F(NonBlockingHotAgentTest, EvictsInsteadOfRefusingWhenAnIdleContainerCovers
   const CallResult& b = Run(MakeCall("b"));
 
   EXPECT_TRUE(b.success) << b.error_message;
+}
+
+// The estimate launch policy: short calls wait for their busy container (it serves one every
+// millisecond, a new container takes 300 ms), until one has waited a launch's time.
+TEST_F(HotAgentTest, ShortCallsWaitForTheBusyContainerRatherThanStartMore) {
+  OneBusyContainerAfterLearning(absl::Milliseconds(300), absl::Milliseconds(1));
+  io_.set_behavior(FakeFunctionIoFactory::Behavior::kEcho);
+
+  for (int i = 0; i < 3; ++i) SubmitWithoutBody(MakeCall("f"));
+  TickAfter(absl::Milliseconds(299));
+
+  EXPECT_EQ(Containers(), 1);
+  // The busy call hangs: after a launch's time every waiter is overdue and gets a container.
+  TickAfter(absl::Milliseconds(1));
+  EXPECT_EQ(Containers(), 4);
+}
+
+TEST_F(HotAgentTest, SlowCallsStartAContainerPerWaitingCall) {
+  OneBusyContainerAfterLearning(absl::Milliseconds(300), absl::Milliseconds(500));
+
+  for (int i = 0; i < 3; ++i) SubmitWithoutBody(MakeCall("f"));
+
+  EXPECT_EQ(Containers(), 4);
+}
+
+TEST_F(HotAgentTest, WaitersBeyondWhatTheBusyContainersServeInALaunchStartContainers) {
+  // 100 ms calls, 300 ms launches: the busy container serves 3 waiters meanwhile.
+  OneBusyContainerAfterLearning(absl::Milliseconds(300), absl::Milliseconds(100));
+
+  for (int i = 0; i < 5; ++i) SubmitWithoutBody(MakeCall("f"));
+
+  EXPECT_EQ(Containers(), 1 + 2);
+}
+
+class FnLaunchPolicyTest : public HotAgentTest {
+ protected:
+  FnLaunchPolicyTest() : HotAgentTest(1024, false, HotAgentOptions::LaunchPolicy::kFn) {}
+};
+
+TEST_F(FnLaunchPolicyTest, EveryWaitingCallStartsAContainer) {
+  OneBusyContainerAfterLearning(absl::Milliseconds(300), absl::Milliseconds(1));
+
+  for (int i = 0; i < 3; ++i) SubmitWithoutBody(MakeCall("f"));
+
+  EXPECT_EQ(Containers(), 4);
 }
 
 }  // namespace

@@ -62,6 +62,11 @@ struct SlotQueue {
   std::vector<HotContainer*> idle;                 // the most recently idle at the back
   int starting = 0;
   int busy = 0;
+  // Running average of this slot's call durations (zero until a call ended).
+  absl::Duration call_estimate;
+  // Launches were held back because busy containers should serve the waiters first: Tick()
+  // looks again, so a waiter that waits as long as a launch takes still gets one.
+  bool launch_deferred = false;
 
   bool Empty() const { return waiters.empty() && idle.empty() && starting == 0 && busy == 0; }
 };

@@ -210,6 +210,19 @@ std::vector<Setting> Settings() {
   add("FN_HOT_LAUNCHER_TIMEOUT_MSECS", MsText(d.hot_launcher_timeout),
       "slot launcher inactivity timeout (negative = never)",
       [](S v, Config& c) { return ParseFnMsecs(v, c.hot_launcher_timeout); });
+  add("FN_LAUNCH_POLICY", "estimate",
+      "when a waiting call starts a container: estimate (unless the function's busy containers "
+      "will serve it sooner than a start takes) or fn (whenever calls wait)",
+      [](S v, Config& c) {
+        if (v == "estimate") {
+          c.launch_by_estimate = true;
+        } else if (v == "fn") {
+          c.launch_by_estimate = false;
+        } else {
+          return Invalid(v, "a launch policy (estimate, fn)");
+        }
+        return absl::OkStatus();
+      });
   add("FN_FREEZE_IDLE_MSECS", MsText(d.freeze_idle),
       "idle time before a container is paused (negative disables freezing)",
       [](S v, Config& c) { return ParseFnMsecs(v, c.freeze_idle); });

@@ -60,6 +60,8 @@ struct Config {
   absl::Duration hot_pull_timeout = absl::Minutes(10);        // FN_HOT_PULL_TIMEOUT_MSECS
   absl::Duration hot_poll = absl::Milliseconds(200);          // FN_HOT_POLL_MSECS
   absl::Duration hot_launcher_timeout = absl::Minutes(60);    // FN_HOT_LAUNCHER_TIMEOUT_MSECS
+  // FN_LAUNCH_POLICY: estimate (true) or fn (false); see HotAgentOptions::LaunchPolicy.
+  bool launch_by_estimate = true;
   // FN_FREEZE_IDLE_MSECS; negative (InfiniteDuration here) disables freezing.
   absl::Duration freeze_idle = absl::Milliseconds(50);
   uint64_t max_total_memory_bytes = 0;            // FN_MAX_TOTAL_MEMORY_BYTES, 0 = auto

@@ -37,6 +37,7 @@ TEST(ConfigTest, DefaultsMatchFn) {
   EXPECT_EQ(config->freeze_idle, absl::Milliseconds(50));
   EXPECT_EQ(config->max_response_size, 0);
   EXPECT_EQ(config->agent, AgentKind::kHot);
+  EXPECT_TRUE(config->launch_by_estimate);  // ours, not fn's: FN_LAUNCH_POLICY=fn for fn's
   EXPECT_FALSE(config->show_help);
 }
 
@@ -48,6 +49,7 @@ TEST(ConfigTest, ReadsEnvironment) {
                  {"FN_MAX_RESPONSE_SIZE", "6291456"},
                  {"FN_HOT_START_TIMEOUT_MSECS", "1500"},
                  {"FN_FREEZE_IDLE_MSECS", "-1"},
+                 {"FN_LAUNCH_POLICY", "fn"},
                  {"FN_MAX_TOTAL_MEMORY_BYTES", "1073741824"},
                  {"FN_MAX_TOTAL_CPU_MCPUS", "2000"},
                  {"FN_STATUS_IMAGE", "fnproject/fn-status-checker:latest"},
@@ -62,6 +64,7 @@ TEST(ConfigTest, ReadsEnvironment) {
   EXPECT_EQ(config->max_response_size, 6291456);
   EXPECT_EQ(config->hot_start_timeout, absl::Milliseconds(1500));
   EXPECT_EQ(config->freeze_idle, absl::InfiniteDuration());
+  EXPECT_FALSE(config->launch_by_estimate);
   EXPECT_EQ(config->max_total_memory_bytes, 1073741824u);
   EXPECT_EQ(config->max_total_cpu_mcpus, 2000u);
   EXPECT_EQ(config->status_image, "fnproject/fn-status-checker:latest");
@@ -106,6 +109,7 @@ TEST(ConfigTest, InvalidValuesNameTheVariable) {
       {"FN_DRAIN_GRACE_MSECS", "-1"},
       {"FN_GRPC_MAX_RECV_MSG_BYTES", "1024"},
       {"FN_AGENT", "cold"},
+      {"FN_LAUNCH_POLICY", "eager"},
   };
   for (const auto& [name, value] : cases) {
     absl::StatusOr<Config> config = Parse({}, {{name, value}});

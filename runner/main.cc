@@ -111,6 +111,8 @@ absl::StatusOr<AgentStack> MakeHotAgent(const Config& config, LogHub& logs, Cloc
 
   HotAgentOptions options;
   options.freeze_idle = config.freeze_idle;
+  options.launch_policy = config.launch_by_estimate ? HotAgentOptions::LaunchPolicy::kEstimate
+                                                    : HotAgentOptions::LaunchPolicy::kFn;
   options.init_timeout = config.hot_start_timeout;
   options.non_blocking = config.nb_resource_tracker;
   stack.agent = std::make_unique<HotAgent>(options, *stack.driver, *stack.io, *stack.resources,
