@@ -122,20 +122,25 @@ void HotAgent::EnqueueLocked(std::shared_ptr<CallState> call) {
 // starting (idle ones would have been taken), as if busy containers stayed busy. For short
 // calls that is far too many: at concurrency 8 over 8 functions a runner held 28-47
 // containers for 8 calls in flight, each a cold start competing with the calls for CPU. The
-// estimate policy counts what the busy containers will serve meanwhile: each finishes a call
-// per call_estimate, so within one launch_estimate_ they serve busy * (launch / call) waiters.
+// estimate policy launches only for the waiters the slot's containers will not serve within
+// one launch time: a busy container serves launch time / call time (q) calls before a launch
+// started now could be ready; a starting container serves at least the call it was launched
+// for, and q within a launch time of being ready, about when a new one would be. The call
+// time is the slot's average, or for a slot that has not finished a call yet the runner's.
 size_t HotAgent::ContainersWantedLocked(SlotQueue& slot) {
   const size_t waiters = slot.waiters.size();
+  const int servers = slot.busy + slot.starting;
+  const absl::Duration call =
+      slot.call_estimate > absl::ZeroDuration() ? slot.call_estimate : call_estimate_;
   slot.launch_deferred = false;
-  if (options_.launch_policy != HotAgentOptions::LaunchPolicy::kEstimate || slot.busy == 0 ||
-      waiters == 0 || slot.call_estimate <= absl::ZeroDuration() ||
-      launch_estimate_ <= absl::ZeroDuration()) {
+  if (options_.launch_policy != HotAgentOptions::LaunchPolicy::kEstimate || servers == 0 ||
+      waiters == 0 || call <= absl::ZeroDuration() || launch_estimate_ <= absl::ZeroDuration()) {
     return waiters;
   }
   absl::Duration unused;
-  const int64_t per_container = absl::IDivDuration(launch_estimate_, slot.call_estimate, &unused);
-  const size_t servable = static_cast<size_t>(
-      std::min<int64_t>(per_container, 1 << 20) * static_cast<int64_t>(slot.busy));
+  const int64_t q = std::min<int64_t>(absl::IDivDuration(launch_estimate_, call, &unused), 1 << 20);
+  const size_t servable =
+      static_cast<size_t>(q * slot.busy + std::max<int64_t>(q, 1) * slot.starting);
   // A call that already waited a launch's time is not being served as expected (a slow
   // call, a stuck function): it gets a container of its own.
   const absl::Time now = clock_.Now();
@@ -143,7 +148,9 @@ size_t HotAgent::ContainersWantedLocked(SlotQueue& slot) {
   for (const std::shared_ptr<CallState>& waiter : slot.waiters) {
     if (now - waiter->created_at() >= launch_estimate_) ++overdue;
   }
-  const size_t wanted = std::max(overdue, waiters > servable ? waiters - servable : 0);
+  const size_t starting = static_cast<size_t>(slot.starting);
+  const size_t wanted =
+      std::max(overdue, starting + (waiters > servable ? waiters - servable : 0));
   slot.launch_deferred = wanted < waiters;
   return wanted;
 }

@@ -121,8 +121,10 @@ class HotAgent final : public Agent {
   absl::flat_hash_map<std::string, std::unique_ptr<HotContainer>> containers_ ABSL_GUARDED_BY(mu_);
   int64_t running_calls_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t waiting_calls_ ABSL_GUARDED_BY(mu_) = 0;
-  // Running average of how long a successful launch takes (pull wait, create, start, socket).
+  // Running averages of how long a successful launch takes (create, start, socket) and of
+  // call durations over every slot (the guess for a slot with no call finished yet).
   absl::Duration launch_estimate_ ABSL_GUARDED_BY(mu_);
+  absl::Duration call_estimate_ ABSL_GUARDED_BY(mu_);
   // Reservations of containers being removed: room that will be free soon.
   Resources releasing_ ABSL_GUARDED_BY(mu_);
   int64_t evictions_ ABSL_GUARDED_BY(mu_) = 0;

@@ -240,7 +240,10 @@ void HotAgent::ExecTask(HotContainer* c, std::shared_ptr<CallState> call) {
     SlotQueue& slot = *slots_.at(c->slot_key);
     --slot.busy;
     --running_calls_;
-    if (!outcome.aborted) slot.call_estimate = Averaged(slot.call_estimate, completed - started);
+    if (!outcome.aborted) {
+      slot.call_estimate = Averaged(slot.call_estimate, completed - started);
+      call_estimate_ = Averaged(call_estimate_, completed - started);
+    }
     c->call_deadline = absl::InfiniteFuture();
     if (reusable) {
       OfferLocked(*c);

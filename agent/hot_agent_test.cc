@@ -535,13 +535,27 @@ TEST_F(HotAgentTest, SlowCallsStartAContainerPerWaitingCall) {
   EXPECT_EQ(Containers(), 4);
 }
 
-TEST_F(HotAgentTest, WaitersBeyondWhatTheBusyContainersServeInALaunchStartContainers) {
-  // 100 ms calls, 300 ms launches: the busy container serves 3 waiters meanwhile.
+TEST_F(HotAgentTest, WaitersBeyondWhatTheContainersServeInALaunchStartContainers) {
+  // 100 ms calls, 300 ms launches: each container serves 3 waiters in a launch's time, the
+  // busy one from now, a new one from when it is ready. 8 waiters: 3 + 3 + 2, two launches.
   OneBusyContainerAfterLearning(absl::Milliseconds(300), absl::Milliseconds(100));
 
-  for (int i = 0; i < 5; ++i) SubmitWithoutBody(MakeCall("f"));
+  for (int i = 0; i < 8; ++i) SubmitWithoutBody(MakeCall("f"));
 
   EXPECT_EQ(Containers(), 1 + 2);
+}
+
+TEST_F(HotAgentTest, CallsForANewFunctionWaitForItsStartingContainerWhenCallsAreShort) {
+  // "f" taught the agent: launches take 300 ms, calls 1 ms. "g" has no call time yet.
+  OneBusyContainerAfterLearning(absl::Milliseconds(300), absl::Milliseconds(1));
+  absl::Notification started;
+  driver_.Stall(FakeDriver::Method::kStart, &started);
+
+  for (int i = 0; i < 3; ++i) SubmitWithoutBody(MakeCall("g"));
+
+  EXPECT_EQ(Containers(), 1 + 1);  // f's busy one and one starting for g's three calls
+  driver_.Stall(FakeDriver::Method::kStart, nullptr);
+  started.Notify();
 }
 
 class FnLaunchPolicyTest : public HotAgentTest {
