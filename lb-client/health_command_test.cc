@@ -21,24 +21,39 @@ namespace {
 
 using ::testing::HasSubstr;
 
-class HealthCommandTest : public ::testing::Test {
- protected:
-  void SetUp() override {
+// A gRPC server with grpc++'s default health service on 127.0.0.1, as fn-runner serves it.
+struct HealthServer {
+  HealthServer() {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     // A server needs one service of its own to poll its completion queues; any will do.
-    builder.RegisterCallbackGenericService(&unused_service_);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    address_ = absl::StrCat("127.0.0.1:", port);
-    health_ = server_->GetHealthCheckService();
-    ASSERT_NE(health_, nullptr);
+    builder.RegisterCallbackGenericService(&unused_service);
+    server = builder.BuildAndStart();
+    address = absl::StrCat("127.0.0.1:", port);
+    health = server != nullptr ? server->GetHealthCheckService() : nullptr;
+  }
+  ~HealthServer() {
+    if (server != nullptr) server->Shutdown();
+  }
+
+  grpc::CallbackGenericService unused_service;
+  std::unique_ptr<grpc::Server> server;
+  grpc::HealthCheckServiceInterface* health = nullptr;
+  std::string address;
+};
+
+class HealthCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_NE(runner_.health, nullptr);
+    address_ = runner_.address;
+    health_ = runner_.health;
+    server_ = runner_.server.get();
     health_->SetServingStatus("RunnerProtocol", true);
     health_->SetServingStatus("Draining", false);
   }
-  void TearDown() override { server_->Shutdown(); }
 
   int Run(std::vector<std::string> args) {
     out_.str("");
@@ -46,8 +61,8 @@ class HealthCommandTest : public ::testing::Test {
     return RunHealthCommand(args, out_, err_);
   }
 
-  grpc::CallbackGenericService unused_service_;
-  std::unique_ptr<grpc::Server> server_;
+  HealthServer runner_;
+  grpc::Server* server_ = nullptr;  // runner_'s
   grpc::HealthCheckServiceInterface* health_ = nullptr;
   std::string address_;
   std::ostringstream out_, err_;
@@ -64,12 +79,11 @@ TEST_F(HealthCommandTest, CheckHealthReportsEachServicesState) {
 }
 
 TEST_F(HealthCommandTest, ExitsZeroWhenEveryRunnerServes) {
-  // The same server under two names: two runners as far as the command can tell.
-  const std::string port = address_.substr(address_.rfind(':') + 1);
-  const std::string other = absl::StrCat("localhost:", port);
+  HealthServer other;
+  ASSERT_NE(other.server, nullptr);
 
-  EXPECT_EQ(Run({"--runners", absl::StrCat(address_, ",", other)}), 0);
-  EXPECT_EQ(out_.str(), absl::StrCat(address_, " SERVING\n", other, " SERVING\n"));
+  EXPECT_EQ(Run({"--runners", absl::StrCat(address_, ",", other.address)}), 0);
+  EXPECT_EQ(out_.str(), absl::StrCat(address_, " SERVING\n", other.address, " SERVING\n"));
 }
 
 TEST_F(HealthCommandTest, ExitsOneWhenAServiceIsNotServing) {
