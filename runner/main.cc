@@ -42,6 +42,7 @@
 #include "runner/engage_tracker.h"
 #include "runner/log_level.h"
 #include "runner/metrics.h"
+#include "runner/open_files_limit.h"
 #include "runner/refusing_agent.h"
 #include "runner/runner_service.h"
 #include "runner/server.h"
@@ -303,6 +304,13 @@ int main(int argc, char** argv) {
   if (absl::Status s = fnrunner::SetLogLevel(config->log_level); !s.ok()) {
     std::cerr << "fn-runner: FN_LOG_LEVEL: " << s.message() << "\n";
     return 2;
+  }
+  if (absl::StatusOr<fnrunner::OpenFilesLimit> files = fnrunner::RaiseOpenFilesLimit();
+      !files.ok()) {
+    LOG(WARNING) << "open files limit: " << files.status().message();
+  } else {
+    LOG(INFO) << "open files limit: " << files->soft << " (soft was " << files->soft_before
+              << ", hard " << files->hard << ")";
   }
   return fnrunner::Run(*config);
 }
