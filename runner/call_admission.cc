@@ -5,7 +5,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "drivers/docker/image_reference.h"
 #include "proto/runner.pb.h"
 
 namespace fnrunner {
@@ -67,6 +69,11 @@ std::variant<Call, AdmissionError> AdmitTryCall(const TryCall& try_call,
   Call call = *std::move(parsed);
   if (!policy.status_image.empty() && call.image == policy.status_image) {
     return Refuse(FnError{400, "Invalid Fn image", false});
+  }
+  // The image goes into Engine API paths: a string outside Docker's grammar could address
+  // another endpoint. A client error, never retried (a permanent 400, like the status image).
+  if (absl::Status image = ValidateImageReference(call.image); !image.ok()) {
+    return Refuse(FnError{400, absl::StrCat("Invalid Fn image: ", image.message()), false});
   }
   if (policy.capacity) {
     if (absl::Status fits = CheckFits(call, *policy.capacity); !fits.ok()) {
