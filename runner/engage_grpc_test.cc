@@ -6,6 +6,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "prometheus/text_serializer.h"
 #include "runner/grpc_test_util.h"
 #include "runner/test_util.h"
 
@@ -147,6 +148,27 @@ TEST(EngageGrpcTest, ClientCancelMidBodyCancelsTheCall) {
   EXPECT_TRUE(runner.agent().calls().at(0).cancelled);
   EXPECT_TRUE(runner.tracker().AwaitActive(0, kWait));
   EXPECT_EQ(runner.tracker().counters().calls_in_flight, 0);
+}
+
+// 30,000 cancelled idle streams were 30,000 protocol-failure warnings (issue #13).
+TEST(EngageGrpcTest, ClientCancelBeforeTheTryCallIsNoProtocolFailure) {
+  TestRunner runner;
+  auto stub = runner.Stub();
+  for (int i = 0; i < 20; ++i) {
+    grpc::ClientContext context;
+    auto stream = stub->Engage(&context);
+    ASSERT_TRUE(runner.tracker().AwaitActive(1, kWait));
+
+    context.TryCancel();
+
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+    ASSERT_TRUE(runner.tracker().AwaitActive(0, kWait));
+  }
+  const std::string metrics =
+      prometheus::TextSerializer().Serialize(runner.registry().Collect());
+  EXPECT_EQ(metrics.find("fnrunner_protocol_errors_total{kind=\"expected_try\"}"),
+            std::string::npos)
+      << metrics;
 }
 
 TEST(EngageGrpcTest, StreamWithoutEofFailsWith504AfterTheInputTimeout) {

@@ -21,7 +21,9 @@ std::string RequestId(const grpc::CallbackServerContext* context) {
 
 EngageReactor::EngageReactor(grpc::CallbackServerContext* context, EngageServices services,
                              size_t max_outbox_bytes)
-    : outbox_(max_outbox_bytes), session_(services, *this, RequestId(context)) {
+    : context_(context),
+      outbox_(max_outbox_bytes),
+      session_(services, *this, RequestId(context)) {
   session_.Start();
 }
 
@@ -44,7 +46,13 @@ void EngageReactor::End(absl::Status status) {
 
 void EngageReactor::OnReadDone(bool ok) {
   if (!ok) {
-    session_.OnInputClosed();
+    // A client that cancels ends the reads too, often before OnCancel() runs: that is a
+    // cancel, not the protocol failure a half-close before the TryCall is.
+    if (context_->IsCancelled()) {
+      session_.OnCancelled();
+    } else {
+      session_.OnInputClosed();
+    }
     return;
   }
   // Take the message out first: once the session hands the frame on, an agent thread may

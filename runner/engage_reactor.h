@@ -35,6 +35,7 @@ class EngageReactor final : public grpc::ServerBidiReactor<ClientMsg, RunnerMsg>
   void OnCancel() override;
   void OnDone() override;
 
+  grpc::CallbackServerContext* const context_;  // gRPC's; valid until OnDone()
   StreamOutbox<RunnerMsg> outbox_;
   ClientMsg in_;  // gRPC's between StartRead() and OnReadDone().
   // Last: constructed after (and destroyed before) what it uses.
