@@ -70,6 +70,7 @@ std::variant<Call, AdmissionError> AdmitTryCall(const TryCall& try_call,
   if (!policy.status_image.empty() && call.image == policy.status_image) {
     return Refuse(FnError{400, "Invalid Fn image", false});
   }
+  if (call.memory_mb == 0) call.memory_mb = policy.default_memory_mb;
   // The image goes into Engine API paths: a string outside Docker's grammar could address
   // another endpoint. A client error, never retried (a permanent 400, like the status image).
   if (absl::Status image = ValidateImageReference(call.image); !image.ok()) {

@@ -22,6 +22,9 @@ struct AdmissionPolicy {
   bool enable_detach = false;       // off: detached calls get 501, as fn's default runner
   std::optional<Resources> capacity;  // machine totals for the feasibility check, if known
   bool draining = false;            // NACK (503) everything that passes the checks above
+  // Memory for a call that asks for 0 (which would run with no limit and reserve nothing);
+  // 0 keeps fn's "no limit".
+  uint64_t default_memory_mb = 0;
 };
 
 // A refused call. `call` is set when fn would already have built its call object at the

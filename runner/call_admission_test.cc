@@ -34,6 +34,37 @@ TEST(CallAdmissionTest, AdmitsAValidCall) {
   EXPECT_EQ(std::get<Call>(result).id.value, "c1");
 }
 
+TEST(CallAdmissionTest, ACallAskingForNoMemoryGetsTheDefault) {
+  const std::string no_memory =
+      R"({"id":"c","image":"img","timeout":30,"idle_timeout":30,"memory":0,"app_id":"a","fn_id":"f"})";
+  AdmissionPolicy with_default;
+  with_default.default_memory_mb = 128;
+
+  std::variant<Call, AdmissionError> defaulted = AdmitTryCall(Try(no_memory), with_default);
+  std::variant<Call, AdmissionError> unlimited = AdmitTryCall(Try(no_memory), {});
+  std::variant<Call, AdmissionError> explicit_memory = AdmitTryCall(Try(CallJson()), with_default);
+
+  ASSERT_TRUE(std::holds_alternative<Call>(defaulted));
+  EXPECT_EQ(std::get<Call>(defaulted).memory_mb, 128u);
+  ASSERT_TRUE(std::holds_alternative<Call>(unlimited));
+  EXPECT_EQ(std::get<Call>(unlimited).memory_mb, 0u);
+  ASSERT_TRUE(std::holds_alternative<Call>(explicit_memory));
+  EXPECT_EQ(std::get<Call>(explicit_memory).memory_mb, 128u);
+}
+
+TEST(CallAdmissionTest, ADefaultedCallMustFitTheMachine) {
+  const std::string no_memory =
+      R"({"id":"c","image":"img","timeout":30,"idle_timeout":30,"memory":0,"app_id":"a","fn_id":"f"})";
+  AdmissionPolicy small;
+  small.default_memory_mb = 128;
+  small.capacity = Resources{64 << 20, 1000};
+  const std::variant<Call, AdmissionError> result = AdmitTryCall(Try(no_memory), small);
+
+  const AdmissionError& error = Refused(result);
+  EXPECT_EQ(error.error.code, 400);
+  EXPECT_EQ(error.error.message, "Requested CPU/Memory cannot be allocated");
+}
+
 TEST(CallAdmissionTest, CopiesSlotHashAndExtensionsIntoTheCall) {
   TryCall t = Try(CallJson(), "0aff");
   (*t.mutable_extensions())["FN_REGISTRY_TOKEN"] = "secret";

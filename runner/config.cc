@@ -226,6 +226,9 @@ std::vector<Setting> Settings() {
   add("FN_FREEZE_IDLE_MSECS", MsText(d.freeze_idle),
       "idle time before a container is paused (negative disables freezing)",
       [](S v, Config& c) { return ParseFnMsecs(v, c.freeze_idle); });
+  add("FN_DEFAULT_MEMORY_MB", "128",
+      "memory limit (and reservation) of a call that asks for 0 MB (0 = no limit, as fn)",
+      [](S v, Config& c) { return ParseUint64(v, c.default_memory_mb); });
   add("FN_MAX_TOTAL_MEMORY_BYTES", "0", "lowers the memory given to functions (0 = auto)",
       [](S v, Config& c) { return ParseUint64(v, c.max_total_memory_bytes); });
   add("FN_MAX_TOTAL_CPU_MCPUS", "0", "lowers the CPU given to functions, in mCPU (0 = auto)",

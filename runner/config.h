@@ -65,6 +65,7 @@ struct Config {
   // FN_FREEZE_IDLE_MSECS; negative (InfiniteDuration here) disables freezing.
   absl::Duration freeze_idle = absl::Milliseconds(50);
   uint64_t max_total_memory_bytes = 0;            // FN_MAX_TOTAL_MEMORY_BYTES, 0 = auto
+  uint64_t default_memory_mb = 128;               // FN_DEFAULT_MEMORY_MB, 0 = no limit
   uint64_t max_total_cpu_mcpus = 0;               // FN_MAX_TOTAL_CPU_MCPUS, 0 = auto
   std::string iofs_path;         // FN_IOFS_PATH: where per-container iofs dirs go; "" = $TMPDIR
   std::string iofs_docker_path;  // FN_IOFS_DOCKER_PATH: that dir as the Docker host sees it

@@ -38,6 +38,7 @@ TEST(ConfigTest, DefaultsMatchFn) {
   EXPECT_EQ(config->max_response_size, 0);
   EXPECT_EQ(config->agent, AgentKind::kHot);
   EXPECT_TRUE(config->launch_by_estimate);  // ours, not fn's: FN_LAUNCH_POLICY=fn for fn's
+  EXPECT_EQ(config->default_memory_mb, 128u);
   EXPECT_FALSE(config->show_help);
 }
 
@@ -50,6 +51,7 @@ TEST(ConfigTest, ReadsEnvironment) {
                  {"FN_HOT_START_TIMEOUT_MSECS", "1500"},
                  {"FN_FREEZE_IDLE_MSECS", "-1"},
                  {"FN_LAUNCH_POLICY", "fn"},
+                 {"FN_DEFAULT_MEMORY_MB", "0"},
                  {"FN_MAX_TOTAL_MEMORY_BYTES", "1073741824"},
                  {"FN_MAX_TOTAL_CPU_MCPUS", "2000"},
                  {"FN_STATUS_IMAGE", "fnproject/fn-status-checker:latest"},
@@ -65,6 +67,7 @@ TEST(ConfigTest, ReadsEnvironment) {
   EXPECT_EQ(config->hot_start_timeout, absl::Milliseconds(1500));
   EXPECT_EQ(config->freeze_idle, absl::InfiniteDuration());
   EXPECT_FALSE(config->launch_by_estimate);
+  EXPECT_EQ(config->default_memory_mb, 0u);
   EXPECT_EQ(config->max_total_memory_bytes, 1073741824u);
   EXPECT_EQ(config->max_total_cpu_mcpus, 2000u);
   EXPECT_EQ(config->status_image, "fnproject/fn-status-checker:latest");

@@ -85,7 +85,8 @@ void EngageSession::OnMessage(ClientMsg msg) {
 
 void EngageSession::Admit(const TryCall& try_call) {
   const AdmissionPolicy policy{services_.options.status_image, services_.options.enable_detach,
-                               services_.options.capacity, services_.tracker.draining()};
+                               services_.options.capacity, services_.tracker.draining(),
+                               services_.options.default_memory_mb};
   std::variant<Call, AdmissionError> admitted = AdmitTryCall(try_call, policy);
   const absl::Time now = services_.clock.Now();
   if (auto* refused = std::get_if<AdmissionError>(&admitted)) {

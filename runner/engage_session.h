@@ -48,6 +48,7 @@ struct EngageOptions {
   std::string status_image;           // reserved image ("" = none)
   bool enable_detach = false;         // off: detached calls get 501 as from fn's runner
   std::optional<Resources> capacity;  // machine totals for fn's feasibility check, if known
+  uint64_t default_memory_mb = 0;     // FN_DEFAULT_MEMORY_MB: for calls asking for 0
   // Longest wait for a client message the session asked for: the TryCall (then the stream
   // ends with gRPC status 503, which fn's LB retries) or a body frame (the call is cancelled
   // and fails with 504 "Timed out", what fn's function would answer at its own timeout).

@@ -183,6 +183,7 @@ int Run(const Config& config) {
   service_options.engage.status_image = config.status_image;
   service_options.engage.enable_detach = config.enable_detach;
   service_options.engage.input_timeout = config.input_timeout;
+  service_options.engage.default_memory_mb = config.default_memory_mb;
   const AgentSnapshot totals = agent.Snapshot();
   if (totals.memory_total_bytes > 0 || totals.cpu_total_mcpus > 0) {
     service_options.engage.capacity =
