@@ -84,6 +84,7 @@ struct AgentSnapshot {
     int paused = 0;
     int busy = 0;
     int starting = 0;
+    int spares = 0;  // pre-started, never used (starting or idle, paused or not)
     int waiting_calls = 0;
   };
   int64_t memory_total_bytes = 0;

@@ -162,16 +162,12 @@ void HotAgent::MaybeLaunchLocked(SlotQueue& slot) {
     const Call& call = slot.waiters.front()->call();
     ReserveResult reserved = resources_.TryReserve(call.Reservation());
     if (reserved.reservation.has_value()) {
-      auto container = std::make_unique<HotContainer>();
-      container->name = NewContainerName();
-      container->slot_key = slot.key;
-      container->idle_timeout = call.idle_timeout;
-      container->reserved = call.Reservation();
-      container->reservation = std::move(reserved.reservation);
-      HotContainer* raw = container.get();
-      containers_.emplace(raw->name, std::move(container));
-      ++slot.starting;
-      tasks_.Post([this, raw, template_call = call] { LaunchTask(raw, template_call); });
+      LaunchLocked(slot, call, std::move(reserved.reservation), /*spare=*/false);
+      // A call had to wait for a start: this function may keep spares for a while.
+      if (options_.spares_per_slot > 0) {
+        slot.spares_until = clock_.Now() + options_.spare_window;
+        slot.spare_template = call;
+      }
       continue;
     }
     // No room now. Capacity that removals in progress will free may already cover it.
@@ -188,6 +184,47 @@ void HotAgent::MaybeLaunchLocked(SlotQueue& slot) {
     }
     break;  // Blocking mode: the calls wait until a removal frees room (RecheckAllLocked).
   }
+  MaybeStartSparesLocked(slot);
+}
+
+HotContainer& HotAgent::LaunchLocked(SlotQueue& slot, const Call& template_call,
+                                     std::optional<ResourceReservation> reservation, bool spare) {
+  auto container = std::make_unique<HotContainer>();
+  container->name = NewContainerName();
+  container->slot_key = slot.key;
+  container->idle_timeout = template_call.idle_timeout;
+  container->reserved = template_call.Reservation();
+  container->reservation = std::move(reservation);
+  container->spare = spare;
+  HotContainer* raw = container.get();
+  containers_.emplace(raw->name, std::move(container));
+  ++slot.starting;
+  tasks_.Post([this, raw, template_call] { LaunchTask(raw, template_call); });
+  return *raw;
+}
+
+// Spares never evict and never wait: they use room nobody else needs now, and go first when
+// someone does (EvictForLocked). Calls of other functions waiting for room come first: a
+// spare started then would take the room an eviction just made for them.
+void HotAgent::MaybeStartSparesLocked(SlotQueue& slot) {
+  while (!draining_ && slot.spares < options_.spares_per_slot && slot.spare_template &&
+         clock_.Now() < slot.spares_until &&
+         waiting_calls_ <= static_cast<int64_t>(slot.waiters.size())) {
+    const Resources needed = slot.spare_template->Reservation();
+    if (spare_memory_bytes_ + needed.memory_bytes > options_.spare_memory_bytes) return;
+    ReserveResult reserved = resources_.TryReserve(needed);
+    if (!reserved.reservation.has_value()) return;
+    LaunchLocked(slot, *slot.spare_template, std::move(reserved.reservation), /*spare=*/true);
+    ++slot.spares;
+    spare_memory_bytes_ += needed.memory_bytes;
+  }
+}
+
+void HotAgent::ForgetSpareLocked(HotContainer& container) {
+  if (!container.spare) return;
+  container.spare = false;
+  spare_memory_bytes_ -= container.reserved.memory_bytes;
+  if (auto it = slots_.find(container.slot_key); it != slots_.end()) --it->second->spares;
 }
 
 void HotAgent::RecheckAllLocked() {
@@ -205,7 +242,9 @@ bool HotAgent::EvictForLocked(const SlotQueue& slot, const Resources& shortfall)
       candidates.push_back(c.get());
     }
   }
+  // Spares first (nobody has used them), then the least recently idle.
   std::sort(candidates.begin(), candidates.end(), [](const HotContainer* a, const HotContainer* b) {
+    if (a->spare != b->spare) return a->spare;
     return a->idle_since < b->idle_since;
   });
   Resources freed = releasing_;
@@ -226,6 +265,31 @@ bool HotAgent::EvictForLocked(const SlotQueue& slot, const Resources& shortfall)
 
 void HotAgent::AssignLocked(HotContainer& container, std::shared_ptr<CallState> call) {
   SlotQueue& slot = *slots_.at(container.slot_key);
+  // A call reports a launch's phases only if it waited for that launch: a spare taken from
+  // the idle stack was no cold start for it.
+  if (container.state == HotContainer::State::kIdle) container.fresh.reset();
+  if (container.spare) {
+    // A spare serves its first call: it is an ordinary container now. Launches finish in any
+    // order, so it may have taken the very call another container is still starting for:
+    // that one becomes the spare. Otherwise the slot starts a new spare (window permitting).
+    ForgetSpareLocked(container);
+    HotContainer* replacement = nullptr;
+    for (auto& [name, c] : containers_) {
+      if (c.get() != &container && c->slot_key == container.slot_key &&
+          c->state == HotContainer::State::kStarting && !c->spare &&
+          slot.waiters.size() < static_cast<size_t>(slot.starting)) {
+        replacement = c.get();
+        break;
+      }
+    }
+    if (replacement != nullptr) {
+      replacement->spare = true;
+      ++slot.spares;
+      spare_memory_bytes_ += replacement->reserved.memory_bytes;
+    } else {
+      MaybeStartSparesLocked(slot);
+    }
+  }
   container.state = HotContainer::State::kBusy;
   container.call = call;
   ++slot.busy;
@@ -275,6 +339,7 @@ void HotAgent::OfferLocked(HotContainer& container) {
 // Starts removing a container that is idle (queued or not) or failed to launch.
 void HotAgent::RetireLocked(HotContainer& container) {
   if (container.state == HotContainer::State::kRemoving) return;
+  ForgetSpareLocked(container);
   if (auto it = slots_.find(container.slot_key); it != slots_.end()) {
     std::vector<HotContainer*>& idle = it->second->idle;
     idle.erase(std::remove(idle.begin(), idle.end(), &container), idle.end());
@@ -371,6 +436,14 @@ AgentSnapshot HotAgent::Snapshot() {
   for (const auto& [name, c] : containers_) {
     AgentSnapshot::Slot& s = slots[c->slot_key];
     s.slot_key = c->slot_key;
+    if (c->spare && c->state != HotContainer::State::kRemoving) {
+      ++s.spares;
+      if (c->state == HotContainer::State::kIdle) {
+        snap.memory_evictable_bytes += static_cast<int64_t>(c->reserved.memory_bytes);
+        snap.cpu_evictable_mcpus += static_cast<int64_t>(c->reserved.milli_cpus);
+      }
+      continue;
+    }
     switch (c->state) {
       case HotContainer::State::kStarting:
         ++s.starting;

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -40,6 +41,15 @@ struct HotAgentOptions {
     kEstimate,
   };
   LaunchPolicy launch_policy = LaunchPolicy::kEstimate;
+  // Frozen spares (FN_SPARES, FN_SPARE_MEMORY_BYTES, FN_SPARE_WINDOW_MSECS): a function whose
+  // calls had to start a container in the last `spare_window` keeps up to `spares_per_slot`
+  // pre-started containers of its own, frozen once idle, so the next scale-up thaws one
+  // instead of waiting for a start. All spares together reserve at most
+  // `spare_memory_bytes`; they are evicted before any other idle container and retire after
+  // the call's idle timeout like any idle container. 0 spares: off.
+  int spares_per_slot = 0;
+  uint64_t spare_memory_bytes = 0;
+  absl::Duration spare_window = absl::Seconds(60);
   // Labels put on every container (besides the driver's own), e.g. for test cleanup.
   std::map<std::string, std::string> container_labels;
 };
@@ -82,6 +92,14 @@ class HotAgent final : public Agent {
   // Scheduling (hot_agent.cc), all under mu_.
   void EnqueueLocked(std::shared_ptr<CallState> call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeLaunchLocked(SlotQueue& slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts the slot's missing spares while its spare window is open and the budget allows.
+  void MaybeStartSparesLocked(SlotQueue& slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A spare leaves the spares' accounting (first call, retirement). No-op for others.
+  void ForgetSpareLocked(HotContainer& container) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Creates the bookkeeping of a new container and posts its launch.
+  HotContainer& LaunchLocked(SlotQueue& slot, const Call& template_call,
+                             std::optional<ResourceReservation> reservation, bool spare)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // How many containers the slot's waiting calls need in all (starting ones included).
   size_t ContainersWantedLocked(SlotQueue& slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecheckAllLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -125,6 +143,8 @@ class HotAgent final : public Agent {
   // call durations over every slot (the guess for a slot with no call finished yet).
   absl::Duration launch_estimate_ ABSL_GUARDED_BY(mu_);
   absl::Duration call_estimate_ ABSL_GUARDED_BY(mu_);
+  // Memory reserved by spares, bounded by options_.spare_memory_bytes.
+  uint64_t spare_memory_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   // Reservations of containers being removed: room that will be free soon.
   Resources releasing_ ABSL_GUARDED_BY(mu_);
   int64_t evictions_ ABSL_GUARDED_BY(mu_) = 0;

@@ -132,8 +132,11 @@ void HotAgent::LaunchTask(HotContainer* c, Call call) {
   if (failure.has_value()) {
     LOG(WARNING) << "launching " << c->name << " (" << call.image
                  << ") failed: " << failure->message;
-    // The launch was for the oldest waiter; it gets the error. Others launch again.
-    if (!slot.waiters.empty() && !draining_) {
+    // The launch was for the oldest waiter; it gets the error. Others launch again. A spare
+    // was for nobody: no call fails, and the slot starts no more spares for now.
+    if (c->spare) {
+      slot.spares_until = absl::InfinitePast();
+    } else if (!slot.waiters.empty() && !draining_) {
       std::shared_ptr<CallState> failed = std::move(slot.waiters.front());
       slot.waiters.pop_front();
       --waiting_calls_;

@@ -49,14 +49,23 @@ class HotAgentTest : public ::testing::Test {
  protected:
   explicit HotAgentTest(
       uint64_t memory_mb = 1024, bool non_blocking = false,
-      HotAgentOptions::LaunchPolicy policy = HotAgentOptions::LaunchPolicy::kEstimate)
+      HotAgentOptions::LaunchPolicy policy = HotAgentOptions::LaunchPolicy::kEstimate,
+      int spares = 0, uint64_t spare_memory_mb = 0)
       : resources_(Resources{memory_mb * kMiB, 4000}) {
     driver_.AddImage(kImage);
     HotAgentOptions options;
     options.tick_interval = absl::ZeroDuration();  // Tests drive Tick().
     options.non_blocking = non_blocking;
     options.launch_policy = policy;
+    options.spares_per_slot = spares;
+    options.spare_memory_bytes = spare_memory_mb * kMiB;
+    options.spare_window = absl::Seconds(60);
     agent_ = std::make_unique<HotAgent>(options, driver_, io_, resources_, logs_, clock_);
+  }
+
+  // Launches a test stalled at Start (start_gate_) must not outlive it.
+  ~HotAgentTest() override {
+    if (!start_gate_.HasBeenNotified()) start_gate_.Notify();
   }
 
   // A call with a body; the handle is kept so the call is not cancelled.
@@ -89,10 +98,15 @@ class HotAgentTest : public ::testing::Test {
 
   // Containers the agent holds in any state but removal; a launch counts the moment it is
   // decided (driver calls happen later, on task threads).
+  int Spares() {
+    int n = 0;
+    for (const AgentSnapshot::Slot& slot : agent_->Snapshot().slots) n += slot.spares;
+    return n;
+  }
   int Containers() {
     int n = 0;
     for (const AgentSnapshot::Slot& slot : agent_->Snapshot().slots) {
-      n += slot.idle + slot.paused + slot.busy + slot.starting;
+      n += slot.idle + slot.paused + slot.busy + slot.starting + slot.spares;
     }
     return n;
   }
@@ -115,6 +129,9 @@ class HotAgentTest : public ::testing::Test {
     EXPECT_TRUE(first.Wait().success);
     RecordingEvents& busy = Submit(MakeCall("f"));
     io_.AwaitExchangesStarted(2);
+    // Later launches stay "starting": a fake launch takes no clock time and would teach
+    // the agent that launches are instant, and a ready container would change the counts.
+    driver_.Stall(FakeDriver::Method::kStart, &start_gate_);
     return busy;
   }
 
@@ -135,6 +152,7 @@ class HotAgentTest : public ::testing::Test {
 
   FakeClock clock_;
   FakeDriver driver_;
+  absl::Notification start_gate_;  // before agent_: outlives the agent's stalled tasks
   FakeFunctionIoFactory io_;
   ResourceTracker resources_;
   LogHub logs_;
@@ -548,14 +566,10 @@ TEST_F(HotAgentTest, WaitersBeyondWhatTheContainersServeInALaunchStartContainers
 TEST_F(HotAgentTest, CallsForANewFunctionWaitForItsStartingContainerWhenCallsAreShort) {
   // "f" taught the agent: launches take 300 ms, calls 1 ms. "g" has no call time yet.
   OneBusyContainerAfterLearning(absl::Milliseconds(300), absl::Milliseconds(1));
-  absl::Notification started;
-  driver_.Stall(FakeDriver::Method::kStart, &started);
 
   for (int i = 0; i < 3; ++i) SubmitWithoutBody(MakeCall("g"));
 
   EXPECT_EQ(Containers(), 1 + 1);  // f's busy one and one starting for g's three calls
-  driver_.Stall(FakeDriver::Method::kStart, nullptr);
-  started.Notify();
 }
 
 class FnLaunchPolicyTest : public HotAgentTest {
@@ -569,6 +583,108 @@ TEST_F(FnLaunchPolicyTest, EveryWaitingCallStartsAContainer) {
   for (int i = 0; i < 3; ++i) SubmitWithoutBody(MakeCall("f"));
 
   EXPECT_EQ(Containers(), 4);
+}
+
+// Frozen spares: 2 per function, at most 512 MiB of the 1 GiB, 60 s after a call had to wait.
+class SparesTest : public HotAgentTest {
+ protected:
+  SparesTest() : HotAgentTest(1024, false, HotAgentOptions::LaunchPolicy::kEstimate, 2, 512) {}
+};
+
+TEST_F(HotAgentTest, NoSparesUnlessAsked) {
+  Run(MakeCall("f"));
+  agent_->WaitForTasks();
+
+  EXPECT_EQ(Containers(), 1);
+  EXPECT_EQ(Spares(), 0);
+}
+
+TEST_F(SparesTest, ACallThatWaitedForAStartGivesItsFunctionSpares) {
+  Run(MakeCall("f"));
+  agent_->WaitForTasks();
+
+  EXPECT_EQ(Containers(), 1 + 2);
+  EXPECT_EQ(Spares(), 2);
+  EXPECT_EQ(driver_.calls(FakeDriver::Method::kCreate), 3);
+  TickAndSettle(absl::Milliseconds(50));  // idle spares freeze like any idle container
+  EXPECT_EQ(driver_.calls(FakeDriver::Method::kPause), 3);
+}
+
+TEST_F(SparesTest, AScaleUpTakesASpareInsteadOfWaitingForAStart) {
+  Run(MakeCall("f"));
+  agent_->WaitForTasks();
+  const std::vector<std::string> existing = io_.prepared();  // the used one and two spares
+  // From now on no container can be created: whatever serves the next calls exists already.
+  absl::Notification never;
+  driver_.Stall(FakeDriver::Method::kCreate, &never);
+  io_.set_behavior(FakeFunctionIoFactory::Behavior::kBlock);
+
+  RecordingEvents& first = Submit(MakeCall("f"));
+  io_.AwaitExchangesStarted(2);
+  RecordingEvents& second = Submit(MakeCall("f"));
+  io_.AwaitExchangesStarted(3);
+  for (const std::string& name : io_.exchanges()) io_.Release(name);
+
+  EXPECT_TRUE(first.Wait().success);
+  EXPECT_TRUE(second.Wait().success);
+  EXPECT_THAT(existing, ::testing::Contains(io_.exchanges()[1]));
+  EXPECT_THAT(existing, ::testing::Contains(io_.exchanges()[2]));
+  driver_.Stall(FakeDriver::Method::kCreate, nullptr);
+  never.Notify();  // the replacement spares may start now
+  agent_->WaitForTasks();  // before `never` goes
+}
+
+TEST_F(SparesTest, SparesAreEvictedBeforeOtherIdleContainers) {
+  // f: one used container (idle since t=0) and two spares (idle since t=0 too, but spares).
+  Run(MakeCall("f", 256));
+  agent_->WaitForTasks();
+  ASSERT_EQ(Spares(), 2);
+  const std::string used = io_.exchanges()[0];
+  clock_.Advance(absl::Seconds(1));
+
+  // g needs 512 MiB of the 1 GiB: 256 are free (f holds 3 x 256); one eviction covers it.
+  const CallResult& g = Run(MakeCall("g", 512));
+
+  EXPECT_TRUE(g.success) << g.error_message;
+  agent_->WaitForTasks();
+  EXPECT_EQ(Spares(), 1);
+  bool used_alive = false;
+  for (const std::string& name : io_.prepared()) {
+    if (name == used) used_alive = true;
+  }
+  EXPECT_TRUE(used_alive);
+  EXPECT_THAT(io_.destroyed(), ::testing::Not(::testing::Contains(used)))
+      << "prepared " << ::testing::PrintToString(io_.prepared()) << " exchanges "
+      << ::testing::PrintToString(io_.exchanges());
+}
+
+TEST_F(SparesTest, SparesRetireAfterTheIdleTimeoutAndStopAfterTheWindow) {
+  Call call = MakeCall("f");
+  call.idle_timeout = absl::Seconds(10);
+  Run(call);
+  agent_->WaitForTasks();
+  ASSERT_EQ(Containers(), 3);
+
+  TickAndSettle(absl::Seconds(10));
+
+  EXPECT_EQ(Containers(), 0);
+  EXPECT_THAT(driver_.live_containers(), IsEmpty());
+  // The window (60 s) is still open, but only a start on a call's path makes new spares.
+  EXPECT_EQ(Spares(), 0);
+}
+
+class SmallSpareBudgetTest : public HotAgentTest {
+ protected:
+  SmallSpareBudgetTest()
+      : HotAgentTest(1024, false, HotAgentOptions::LaunchPolicy::kEstimate, 4, 256) {}
+};
+
+TEST_F(SmallSpareBudgetTest, SparesStayWithinTheirMemoryShare) {
+  Run(MakeCall("f"));  // 128 MiB each: the 256 MiB share holds two of the four asked for
+  agent_->WaitForTasks();
+
+  EXPECT_EQ(Spares(), 2);
+  EXPECT_EQ(Reserved().memory_bytes, 3 * 128 * kMiB);
 }
 
 }  // namespace

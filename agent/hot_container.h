@@ -42,6 +42,8 @@ struct HotContainer {
 
   bool paused = false;
   bool pause_in_flight = false;
+  // Started ahead of any call (HotAgentOptions::spares_per_slot) and has served none yet.
+  bool spare = false;
   absl::Time idle_since;
   absl::Time init_deadline = absl::InfiniteFuture();  // set once the container started
   bool init_timed_out = false;
@@ -67,6 +69,11 @@ struct SlotQueue {
   // Launches were held back because busy containers should serve the waiters first: Tick()
   // looks again, so a waiter that waits as long as a launch takes still gets one.
   bool launch_deferred = false;
+  // Spares: kept while now < spares_until (a call of the slot had to start a container),
+  // started from spare_template (that call); `spares` counts them, starting or idle.
+  absl::Time spares_until = absl::InfinitePast();
+  std::optional<Call> spare_template;
+  int spares = 0;
 
   bool Empty() const { return waiters.empty() && idle.empty() && starting == 0 && busy == 0; }
 };

@@ -162,6 +162,7 @@ CapacitySnapshot CapacityContent(const AgentSnapshot& s) {
     out_slot->set_busy(slot->busy);
     out_slot->set_starting(slot->starting);
     out_slot->set_waiting_calls(slot->waiting_calls);
+    out_slot->set_spares(slot->spares);
   }
   return out;
 }

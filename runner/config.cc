@@ -223,6 +223,14 @@ std::vector<Setting> Settings() {
         }
         return absl::OkStatus();
       });
+  add("FN_SPARES", "0",
+      "frozen spare containers a function keeps after a call had to wait for a start (0 = off)",
+      [](S v, Config& c) { return ParseInt64(v, 0, 64, c.spares); });
+  add("FN_SPARE_MEMORY_PERCENT", "25", "share of the functions' memory that spares may hold",
+      [](S v, Config& c) { return ParseInt64(v, 0, 100, c.spare_memory_percent); });
+  add("FN_SPARE_WINDOW_MSECS", MsText(d.spare_window),
+      "how long after a function's last start on a call's path it keeps its spares",
+      [](S v, Config& c) { return ParsePositiveMsecs(v, c.spare_window); });
   add("FN_FREEZE_IDLE_MSECS", MsText(d.freeze_idle),
       "idle time before a container is paused (negative disables freezing)",
       [](S v, Config& c) { return ParseFnMsecs(v, c.freeze_idle); });

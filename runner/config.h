@@ -66,6 +66,9 @@ struct Config {
   absl::Duration freeze_idle = absl::Milliseconds(50);
   uint64_t max_total_memory_bytes = 0;            // FN_MAX_TOTAL_MEMORY_BYTES, 0 = auto
   uint64_t default_memory_mb = 128;               // FN_DEFAULT_MEMORY_MB, 0 = no limit
+  int64_t spares = 0;                             // FN_SPARES per function, 0 = off
+  int64_t spare_memory_percent = 25;              // FN_SPARE_MEMORY_PERCENT of functions' memory
+  absl::Duration spare_window = absl::Seconds(60);  // FN_SPARE_WINDOW_MSECS
   uint64_t max_total_cpu_mcpus = 0;               // FN_MAX_TOTAL_CPU_MCPUS, 0 = auto
   std::string iofs_path;         // FN_IOFS_PATH: where per-container iofs dirs go; "" = $TMPDIR
   std::string iofs_docker_path;  // FN_IOFS_DOCKER_PATH: that dir as the Docker host sees it

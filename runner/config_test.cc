@@ -52,6 +52,9 @@ TEST(ConfigTest, ReadsEnvironment) {
                  {"FN_FREEZE_IDLE_MSECS", "-1"},
                  {"FN_LAUNCH_POLICY", "fn"},
                  {"FN_DEFAULT_MEMORY_MB", "0"},
+                 {"FN_SPARES", "2"},
+                 {"FN_SPARE_MEMORY_PERCENT", "50"},
+                 {"FN_SPARE_WINDOW_MSECS", "1000"},
                  {"FN_MAX_TOTAL_MEMORY_BYTES", "1073741824"},
                  {"FN_MAX_TOTAL_CPU_MCPUS", "2000"},
                  {"FN_STATUS_IMAGE", "fnproject/fn-status-checker:latest"},
@@ -68,6 +71,9 @@ TEST(ConfigTest, ReadsEnvironment) {
   EXPECT_EQ(config->freeze_idle, absl::InfiniteDuration());
   EXPECT_FALSE(config->launch_by_estimate);
   EXPECT_EQ(config->default_memory_mb, 0u);
+  EXPECT_EQ(config->spares, 2);
+  EXPECT_EQ(config->spare_memory_percent, 50);
+  EXPECT_EQ(config->spare_window, absl::Seconds(1));
   EXPECT_EQ(config->max_total_memory_bytes, 1073741824u);
   EXPECT_EQ(config->max_total_cpu_mcpus, 2000u);
   EXPECT_EQ(config->status_image, "fnproject/fn-status-checker:latest");
@@ -113,6 +119,8 @@ TEST(ConfigTest, InvalidValuesNameTheVariable) {
       {"FN_GRPC_MAX_RECV_MSG_BYTES", "1024"},
       {"FN_AGENT", "cold"},
       {"FN_LAUNCH_POLICY", "eager"},
+      {"FN_SPARES", "-1"},
+      {"FN_SPARE_MEMORY_PERCENT", "101"},
   };
   for (const auto& [name, value] : cases) {
     absl::StatusOr<Config> config = Parse({}, {{name, value}});

@@ -114,6 +114,11 @@ absl::StatusOr<AgentStack> MakeHotAgent(const Config& config, LogHub& logs, Cloc
   options.freeze_idle = config.freeze_idle;
   options.launch_policy = config.launch_by_estimate ? HotAgentOptions::LaunchPolicy::kEstimate
                                                     : HotAgentOptions::LaunchPolicy::kFn;
+  options.spares_per_slot = static_cast<int>(config.spares);
+  options.spare_memory_bytes =
+      stack.resources->Snapshot().total.memory_bytes / 100 *
+      static_cast<uint64_t>(config.spare_memory_percent);
+  options.spare_window = config.spare_window;
   options.init_timeout = config.hot_start_timeout;
   options.non_blocking = config.nb_resource_tracker;
   stack.agent = std::make_unique<HotAgent>(options, *stack.driver, *stack.io, *stack.resources,

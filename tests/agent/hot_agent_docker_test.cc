@@ -42,8 +42,8 @@ class HotAgentDockerTest : public ::testing::Test {
  protected:
   void SetUp() override { Start(/*memory_mb=*/1024); }
 
-  // (Re)builds the agent with `memory_mb` of capacity.
-  void Start(uint64_t memory_mb) {
+  // (Re)builds the agent with `memory_mb` of capacity (and `spares` per function).
+  void Start(uint64_t memory_mb, int spares = 0) {
     ASSERT_THAT(RequireImage(kImage), IsOk());
     absl::StatusOr<TempDir> iofs = TempDir::Create(TempDir::Mode::kWorldWritable);
     ASSERT_THAT(iofs, IsOk());
@@ -69,6 +69,8 @@ class HotAgentDockerTest : public ::testing::Test {
     options.init_timeout = absl::Seconds(3);
     options.tick_interval = absl::Milliseconds(10);
     options.container_labels = {{"fn-runner-test", "1"}};
+    options.spares_per_slot = spares;
+    options.spare_memory_bytes = memory_mb * kMiB / 2;
     agent_ = std::make_unique<HotAgent>(options, *driver_, *io_, *resources_, logs_,
                                         Clock::Real());
   }
@@ -337,6 +339,55 @@ TEST_F(HotAgentDockerTest, FunctionLogLinesReachTheLogHubTaggedWithTheCall) {
     EXPECT_EQ(lines[i].call_id, call_id);
     EXPECT_EQ(lines[i].fn_id, "chatty");
   }
+}
+
+// FN_SPARES on the real engine: after a cold call the function keeps a frozen spare, a
+// second concurrent call thaws it instead of waiting for a start, and the spare is evicted
+// first when another function needs the room.
+TEST_F(HotAgentDockerTest, ASpareServesTheScaleUpAndIsEvictedFirst) {
+  agent_->Shutdown(absl::Seconds(5));
+  Start(/*memory_mb=*/384, /*spares=*/1);
+  const CallResult& cold = Submit(MakeCall("f")).Wait();
+  ASSERT_TRUE(cold.success) << cold.error_message;
+  EXPECT_GT(cold.container_create, absl::ZeroDuration());
+  ASSERT_THAT(PollUntil([&] { return Containers().size() == 2; }, absl::Seconds(10),
+                        "a spare next to the used container"),
+              IsOk());
+  ASSERT_THAT(PollUntil(
+                  [&] {
+                    // Both idle (evictable): the spare is ready, not starting.
+                    AgentSnapshot snap = agent_->Snapshot();
+                    return snap.slots.size() == 1 && snap.slots[0].spares == 1 &&
+                           snap.memory_evictable_bytes == static_cast<int64_t>(2 * 64 * kMiB);
+                  },
+                  absl::Seconds(10), "the spare ready"),
+              IsOk());
+
+  // Two calls at once: one on the used container, one on the spare; neither waits for a start.
+  Call slow = MakeCall("f");
+  slow.headers.push_back({"Fn-Test-Sleep-Ms", {"300"}});
+  RecordingCallEvents& a = Submit(slow);
+  RecordingCallEvents& b = Submit(slow);
+  ASSERT_TRUE(a.Wait().success) << a.Wait().error_message;
+  ASSERT_TRUE(b.Wait().success) << b.Wait().error_message;
+  EXPECT_EQ(a.Wait().container_create, absl::ZeroDuration());
+  EXPECT_EQ(b.Wait().container_create, absl::ZeroDuration());
+
+  // g needs 256 MiB of the 384. f holds 3 x 64: its two used containers and the spare that
+  // replaced the one taken. One eviction covers the shortfall: the spare goes, not a used one.
+  auto spares = [&] {
+    int n = 0;
+    for (const AgentSnapshot::Slot& slot : agent_->Snapshot().slots) n += slot.spares;
+    return n;
+  };
+  ASSERT_THAT(PollUntil([&] { return spares() == 1 && Containers().size() == 3; },
+                        absl::Seconds(10), "the replacement spare"),
+              IsOk());
+  const CallResult& g = Submit(MakeCall("g", 256)).Wait();
+  EXPECT_TRUE(g.success) << g.error_message;
+  EXPECT_THAT(PollUntil([&] { return spares() == 0 && Containers().size() == 3; },
+                        absl::Seconds(10), "f's two used containers and g's"),
+              IsOk());
 }
 
 }  // namespace
