@@ -68,12 +68,14 @@ std::vector<Candidate> RankRunners(const std::vector<RunnerView>& runners,
     int warm = 0;
     int containers = 0;
     if (slot != nullptr) {
-      warm = slot->idle() + slot->paused();
+      // A spare (FN_SPARES) is a frozen container no call has used: warm for this function.
+      warm = slot->idle() + slot->paused() + slot->spares();
       if (auto it = r.adjustment.warm_taken.find(needs.slot_key);
           it != r.adjustment.warm_taken.end()) {
         warm -= it->second;
       }
-      containers = slot->idle() + slot->paused() + slot->busy() + slot->starting();
+      containers =
+          slot->idle() + slot->paused() + slot->spares() + slot->busy() + slot->starting();
     }
     const int64_t free_memory =
         snap.memory_total_bytes() - snap.memory_reserved_bytes() - r.adjustment.memory_bytes;

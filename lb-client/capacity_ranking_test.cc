@@ -89,6 +89,20 @@ TEST(RankRunnersTest, WarmFirstThenRoomThenEvictThenUnknown) {
               ElementsAre("warm:1:warm", "room:1:room", "evict:1:evict", "unknown:1:probe"));
 }
 
+TEST(RankRunnersTest, ASpareIsAWarmContainer) {
+  Fleet fleet;
+  capacity::CapacitySnapshot room = Snap(512, 0, 0);
+  capacity::CapacitySnapshot spare = Snap(512, 384, 128);
+  AddSlot(spare, kSlot, 0, 0, 2);
+  spare.mutable_slots(0)->set_spares(1);
+  fleet.Add("room:1", &room);
+  fleet.Add("spare:1", &spare);
+
+  auto ranked = RankRunners(fleet.Finish(), Needs());
+
+  EXPECT_THAT(Order(fleet, ranked), ElementsAre("spare:1:warm", "room:1:room"));
+}
+
 TEST(RankRunnersTest, NeverOffersAFullRunner) {
   Fleet fleet;
   capacity::CapacitySnapshot full = Snap(512, 512, 64);  // 64 MiB evictable < 128 needed
